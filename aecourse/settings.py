@@ -1,0 +1,51 @@
+"""Run sizes: the one place that decides how long each chapter trains.
+
+``AECOURSE_FAST=1`` selects *fast* mode, used by nbval and CI: every notebook
+then runs in seconds to a minute on two CPU cores. Without it a notebook runs
+in *full* mode and trains to the quality its chapter promises.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+FAST_ENV = "AECOURSE_FAST"
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """How much one chapter trains in one mode.
+
+    ``train_size``/``test_size`` of ``None`` mean the whole MNIST split.
+    """
+
+    epochs: int
+    train_size: int | None = None
+    test_size: int | None = None
+
+
+# chapter -> (full, fast). Edit here, nowhere else.
+_RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
+    "ch1": (RunSize(epochs=30), RunSize(epochs=3, train_size=5_000, test_size=1_000)),
+}
+
+
+def is_fast() -> bool:
+    """True when ``AECOURSE_FAST`` is set to a true-looking value (1, true, yes)."""
+    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def mode_name() -> str:
+    """``"fast"`` or ``"full"``, for printing at the top of a notebook."""
+    return "fast" if is_fast() else "full"
+
+
+def run_size(chapter: str) -> RunSize:
+    """The :class:`RunSize` of ``chapter`` (e.g. ``"ch1"``) in the current mode."""
+    try:
+        full, fast = _RUN_SIZES[chapter]
+    except KeyError:
+        known = ", ".join(sorted(_RUN_SIZES))
+        raise KeyError(f"no run size for chapter {chapter!r}; known chapters: {known}") from None
+    return fast if is_fast() else full

@@ -1,0 +1,130 @@
+"""A plain training loop: batches, a progress bar, float histories, test loss.
+
+The notebook writes the part worth learning, the *training step* (forward,
+loss, ``zero_grad``, ``backward``, ``step``), and hands it to :func:`fit`,
+which only repeats it over shuffled batches and keeps score.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from aecourse.data import batches
+
+StepFn = Callable[[Tensor], Tensor | float]
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+class DivergenceError(FloatingPointError):
+    """The loss became NaN or infinite; the message names the learning rate."""
+
+
+@dataclass
+class History:
+    """What a run of :func:`fit` measured, all as plain floats.
+
+    Floats, not tensors: a list of loss *tensors* keeps every step's autograd
+    graph alive, and memory grows with every step.
+    """
+
+    step_loss: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def learning_rates(optimizer: torch.optim.Optimizer | None) -> str:
+    """The optimizer's learning rate(s) as text, for error messages."""
+    if optimizer is None:
+        return "unknown"
+    rates = sorted({group["lr"] for group in optimizer.param_groups})
+    return ", ".join(f"{lr:g}" for lr in rates)
+
+
+def check_finite(
+    loss: float, *, optimizer: torch.optim.Optimizer | None = None, where: str = ""
+) -> float:
+    """Return ``loss``, or raise :class:`DivergenceError` if it is NaN or inf."""
+    if math.isfinite(loss):
+        return loss
+    name = type(optimizer).__name__ if optimizer is not None else "the optimizer"
+    raise DivergenceError(
+        f"the loss became {loss} {where}with {name} at learning rate "
+        f"{learning_rates(optimizer)}. The steps overshoot: lower the learning "
+        "rate (try a tenth of it) and train again."
+    )
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: Tensor, loss_fn: LossFn, *, batch_size: int = 1000) -> float:
+    """Mean per-sample loss of an autoencoder on ``x`` (target = input).
+
+    Runs under ``model.eval()`` (dropout off, batch norm uses its running
+    statistics) and ``torch.no_grad()`` (no graph is built), then restores the
+    model's previous mode. ``loss_fn`` must average over its batch (the
+    default ``reduction='mean'``), so batches are weighted by their size.
+    """
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for (batch,) in batches(x, batch_size=batch_size, shuffle=False):
+        total += float(loss_fn(model(batch), batch)) * batch.shape[0]
+    model.train(was_training)
+    return total / x.shape[0]
+
+
+def fit(
+    step: StepFn,
+    train_x: Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    model: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    test_x: Tensor | None = None,
+    loss_fn: LossFn | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = True,
+) -> History:
+    """Run ``step`` on shuffled mini-batches of ``train_x`` for ``epochs`` epochs.
+
+    Args:
+        step: the notebook's training step; takes a batch, returns its loss.
+        train_x: the training inputs, ``(N, ...)``, already on the device.
+        model: put in train mode before each epoch (needed after
+            :func:`evaluate`), and evaluated on ``test_x`` after each epoch.
+        optimizer: only read, to name its learning rate if the loss diverges.
+        test_x, loss_fn: when both given with ``model``, the test loss is
+            recorded after every epoch.
+
+    Returns:
+        a :class:`History` of per-step, per-epoch train and per-epoch test losses.
+    """
+    history = History()
+    start = time.perf_counter()
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
+    for epoch in bar:
+        if model is not None:
+            model.train()
+        total, seen = 0.0, 0
+        for (batch,) in batches(train_x, batch_size=batch_size, generator=generator):
+            loss = float(step(batch))
+            check_finite(loss, optimizer=optimizer, where=f"in epoch {epoch + 1} ")
+            history.step_loss.append(loss)
+            total += loss * batch.shape[0]
+            seen += batch.shape[0]
+        history.train_loss.append(total / seen)
+        postfix = {"train": f"{history.train_loss[-1]:.4g}"}
+        if model is not None and test_x is not None and loss_fn is not None:
+            history.test_loss.append(evaluate(model, test_x, loss_fn))
+            postfix["test"] = f"{history.test_loss[-1]:.4g}"
+        bar.set_postfix(postfix)
+    history.seconds = time.perf_counter() - start
+    return history
