@@ -24,7 +24,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	@test -n "$$AECOURSE_DATA" || { echo "make test: set AECOURSE_DATA to a folder holding MNIST/raw (tests never download). With a network: $(BIN)/python -m aecourse.data ./data && AECOURSE_DATA=./data make test"; exit 2; }
-	AECOURSE_FAST=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
+	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" AECOURSE_FAST=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
 clean:
 	rm -rf _build

@@ -27,7 +27,7 @@ class RunSize:
 
 # chapter -> (full, fast). Edit here, nowhere else.
 _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
-    "ch1": (RunSize(epochs=30), RunSize(epochs=3, train_size=5_000, test_size=1_000)),
+    "ch1": (RunSize(epochs=10), RunSize(epochs=2, train_size=5_000, test_size=1_000)),
 }
 
 

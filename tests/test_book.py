@@ -1,0 +1,44 @@
+"""The book builds warning-free and links each chapter to Colab."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", "-W", "-n", "--keep-going", "--path-output", str(out), str(ROOT)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return out / "_build" / "html"
+
+
+def test_chapter_pages_have_a_colab_button_to_their_notebook(html: Path) -> None:
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    repo = url.removeprefix("https://github.com/")
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+        expected = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{notebook.name}"
+        assert expected in page, f"no Colab link {expected} on {notebook.stem}.html"
+
+
+def test_bibliography_holds_the_course_references(html: Path) -> None:
+    page = (html / "book" / "references.html").read_text()
+    for author in ["Baldi", "Hinton", "Kingma", "Vincent"]:
+        assert author in page
+
+
+def test_solutions_fold_away(html: Path) -> None:
+    page = (html / "notebooks" / "01_linear_autoencoder.html").read_text()
+    assert page.count('class="solution dropdown') >= 3 or page.count("dropdown") >= 3

@@ -1,0 +1,130 @@
+"""The notebook contract: what every committed chapter notebook must satisfy.
+
+nbval (run by the same test command) re-executes each notebook in fast mode
+and compares the cells not tagged ``nbval-ignore-output``; these tests check
+the rest of the contract on the stored files themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+IGNORE_TAG = "nbval-ignore-output"
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def code_cells(notebook: dict) -> list[dict]:
+    return [c for c in notebook["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def text_of(cell: dict) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output["output_type"] == "stream":
+            parts.append("".join(output["text"]))
+        elif "data" in output:
+            parts.append("".join(output["data"].get("text/plain", "")))
+    return "".join(parts)
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS, "no notebooks found in notebooks/"
+
+
+def toc_files() -> set[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files: set[str] = {toc["root"]}
+    for part in toc.get("parts", []):
+        files.update(chapter["file"] for chapter in part["chapters"])
+    return files
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_in_the_table_of_contents(path: Path) -> None:
+    assert f"notebooks/{path.stem}" in toc_files()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_sets_up_colab_without_touching_torch(path: Path) -> None:
+    first = code_cells(load(path))[0]
+    text = source(first)
+    assert "colab-setup" in tags(first)
+    assert 'find_spec("aecourse") is None' in text, "install only when aecourse is missing"
+    assert "git+{REPO_URL}" in text
+    assert not re.search(r"pip install[^\n]*\btorch", text), "the setup cell must not (re)install torch"
+    assert "runtime_report()" in text, "the setup cell prints the device (and the Colab GPU hint)"
+
+
+def test_repository_url_is_synced_from_config() -> None:
+    """_config.yml is the one place naming the repository; notebooks and pyproject follow it."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "sync_repository.py"), "--check"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"run python tools/sync_repository.py:\n{result.stdout}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_come_from_one_full_top_to_bottom_run(path: Path) -> None:
+    cells = code_cells(load(path))
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"execution counts {counts}"
+    errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, f"stored error output: {errors[0]['ename']}"
+    assert "mode: full" in text_of(cells[0]), "stored outputs must come from a full-mode run"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_compared_cells_have_only_stable_text_output(path: Path) -> None:
+    """A cell nbval compares must not print progress bars, widgets or figures."""
+    for cell in code_cells(load(path)):
+        if IGNORE_TAG in tags(cell):
+            continue
+        for output in cell["outputs"]:
+            kinds = set(output.get("data", {})) - {"text/plain"}
+            assert not kinds, f"cell {cell['execution_count']} shows {kinds}: tag it {IGNORE_TAG}"
+            assert output.get("name") != "stderr", f"cell {cell['execution_count']} writes to stderr: tag it {IGNORE_TAG}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_device_is_hard_coded(path: Path) -> None:
+    for cell in code_cells(load(path)):
+        assert not re.search(r"\.cuda\(|device\s*=\s*['\"]cuda", source(cell)), source(cell)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_has_a_hidden_solution_and_a_passing_check(path: Path) -> None:
+    """Convention: {exercise} box, gated dropdown solution cell(s) tagged 'solution', then a check."""
+    cells = load(path)["cells"]
+    labels = [m for c in cells if c["cell_type"] == "markdown"
+              for m in re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", source(c))]
+    assert len(labels) >= 3, f"{path.name} has {len(labels)} exercises, the course wants at least 3"
+    for label in labels:
+        start = next(i for i, c in enumerate(cells) if f"{{solution-start}} {label}" in source(c))
+        assert ":class: dropdown" in source(cells[start]), f"{label}: the solution must fold away"
+        end = next(i for i in range(start, len(cells)) if "{solution-end}" in source(cells[i]))
+        inside = [c for c in cells[start + 1:end] if c["cell_type"] == "code"]
+        assert inside and all("solution" in tags(c) for c in inside), f"{label}: tag solution cells 'solution'"
+        after = next(c for c in cells[end:] if c["cell_type"] == "code")
+        assert source(after).lstrip().startswith("check."), f"{label}: a check cell must follow the solution"
+        assert text_of(after).startswith("Correct"), f"{label}: the stored check must pass: {text_of(after)!r}"
