@@ -85,7 +85,7 @@ def load_mnist(
         DataUnavailableError: no files and no way to download them.
     """
     root = data_root()
-    from_env = DATA_ENV in os.environ
+    from_env = bool(os.environ.get(DATA_ENV))
     try:
         from torchvision.datasets import MNIST
 

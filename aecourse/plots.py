@@ -62,7 +62,7 @@ def show_images(images: Tensor, *, nrow: int = 10, title: str | None = None, ax:
     if ax is None:
         rows = (grid.shape[1]) / (IMAGE_SIDE + 2)
         _, ax = plt.subplots(figsize=(nrow * 0.6, rows * 0.6 + 0.4))
-    ax.imshow(grid[0], cmap="gray", vmin=0.0, vmax=1.0)
+    ax.imshow(grid[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0)
     ax.set_axis_off()
     if title:
         ax.set_title(title)

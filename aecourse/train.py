@@ -74,9 +74,11 @@ def evaluate(model: nn.Module, x: Tensor, loss_fn: LossFn, *, batch_size: int = 
     was_training = model.training
     model.eval()
     total = 0.0
-    for (batch,) in batches(x, batch_size=batch_size, shuffle=False):
-        total += float(loss_fn(model(batch), batch)) * batch.shape[0]
-    model.train(was_training)
+    try:
+        for (batch,) in batches(x, batch_size=batch_size, shuffle=False):
+            total += float(loss_fn(model(batch), batch)) * batch.shape[0]
+    finally:
+        model.train(was_training)
     return total / x.shape[0]
 
 
@@ -115,7 +117,8 @@ def fit(
             model.train()
         total, seen = 0.0, 0
         for (batch,) in batches(train_x, batch_size=batch_size, generator=generator):
-            loss = float(step(batch))
+            out = step(batch)
+            loss = out.detach().item() if isinstance(out, Tensor) else float(out)
             check_finite(loss, optimizer=optimizer, where=f"in epoch {epoch + 1} ")
             history.step_loss.append(loss)
             total += loss * batch.shape[0]

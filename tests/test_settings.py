@@ -12,9 +12,10 @@ def test_fast_mode_gives_smaller_runs(monkeypatch):
     fast = run_size("ch1")
     monkeypatch.delenv("AECOURSE_FAST")
     full = run_size("ch1")
-    assert fast == RunSize(epochs=3, train_size=5_000, test_size=1_000)
-    assert fast.epochs < full.epochs
-    assert fast.train_size is not None and fast.test_size is not None
+    assert isinstance(fast, RunSize) and isinstance(full, RunSize)
+    assert 1 <= fast.epochs < full.epochs
+    assert fast.train_size is not None and 0 < fast.train_size < 60_000
+    assert fast.test_size is not None and 0 < fast.test_size < 10_000
 
 
 def test_full_mode_uses_whole_splits(monkeypatch):
@@ -22,7 +23,7 @@ def test_full_mode_uses_whole_splits(monkeypatch):
     monkeypatch.delenv("AECOURSE_FAST", raising=False)
     assert not is_fast()
     assert mode_name() == "full"
-    assert run_size("ch1") == RunSize(epochs=30)
+    assert run_size("ch1").epochs >= 1
     for chapter in settings._RUN_SIZES:
         size = run_size(chapter)
         assert size.train_size is None and size.test_size is None

@@ -50,7 +50,7 @@ def check(title: str) -> Callable[[F], F]:
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             try:
-                if any(is_stub(a) for a in args):
+                if any(is_stub(a) for a in (*args, *kwargs.values())):
                     raise NotDone
                 result = CheckResult(True, f"Correct ({title}): {body(*args, **kwargs)}")
             except NotDone:

@@ -1,0 +1,115 @@
+"""The @check machinery: verdicts, never exceptions, for every kind of answer."""
+
+import dataclasses
+
+import pytest
+
+from aecourse.checks import CheckResult, check
+from aecourse.checks.core import NotDone, Wrong, is_stub
+
+
+@check("doubling")
+def check_double(double):
+    """Accepts a function that doubles its argument."""
+    if double(3) != 6:
+        raise Wrong(f"double(3) should be 6, got {double(3)!r}.")
+    return "double(3) == 6."
+
+
+def test_correct_answer_passes():
+    """A right answer gives passed=True and 'Correct (title): message'."""
+    result = check_double(lambda x: 2 * x)
+    assert isinstance(result, CheckResult)
+    assert result.passed and bool(result)
+    assert result.message == "Correct (doubling): double(3) == 6."
+    assert repr(result) == result.message
+
+
+def test_wrong_answer_shows_the_hint():
+    """Wrong(...) becomes passed=False with the hint after 'Not yet (title)'."""
+    result = check_double(lambda x: x + 2)
+    assert not result.passed and not bool(result)
+    assert result.message == "Not yet (doubling): double(3) should be 6, got 5."
+
+
+@pytest.mark.parametrize("stub", [..., None])
+def test_stub_is_not_done(stub):
+    """The ... (or None) placeholder gives 'Not done yet' without running the body."""
+    calls = []
+
+    @check("stub")
+    def body(answer):
+        calls.append(answer)
+        return "ran"
+
+    result = body(stub)
+    assert not result.passed
+    assert result.message.startswith("Not done yet (stub)")
+    assert "replace the ..." in result.message
+    assert calls == []
+
+
+def test_not_implemented_is_not_done():
+    """An answer that raises NotImplementedError gives 'Not done yet'."""
+
+    def unfinished(x):
+        raise NotImplementedError
+
+    result = check_double(unfinished)
+    assert not result.passed
+    assert result.message.startswith("Not done yet (doubling)")
+    assert "NotImplementedError" in result.message
+
+
+class StudentError(Exception):
+    """An exception type the check machinery cannot know in advance."""
+
+
+def _raise(error):
+    raise error
+
+
+@pytest.mark.parametrize(
+    "answer, name, text",
+    [
+        (lambda x: x / 0, "ZeroDivisionError", "division by zero"),
+        (lambda x: x.shape, "AttributeError", "shape"),
+        (lambda x: _raise(StudentError("my own bug")), "StudentError", "my own bug"),
+    ],
+)
+def test_crash_is_reported_not_raised(answer, name, text):
+    """A crashing answer gives a verdict naming the exception and its message."""
+    result = check_double(answer)
+    assert not result.passed
+    assert result.message.startswith("Not yet (doubling)")
+    assert name in result.message
+    assert text in result.message
+
+
+def test_body_raising_not_done():
+    """A body may raise NotDone itself, e.g. for a half-filled answer."""
+
+    @check("partial")
+    def body(answer):
+        raise NotDone
+
+    assert body(1).message.startswith("Not done yet (partial)")
+
+
+def test_check_keeps_name_and_doc():
+    """The wrapped check keeps the body's name and docstring."""
+    assert check_double.__name__ == "check_double"
+    assert "doubles" in check_double.__doc__
+
+
+def test_is_stub():
+    """Only ... and None are stubs; falsy answers such as 0 are not."""
+    assert is_stub(...) and is_stub(None)
+    assert not is_stub(0) and not is_stub("") and not is_stub([])
+
+
+def test_result_is_frozen():
+    """A verdict cannot be edited after the fact."""
+    result = CheckResult(True, "ok")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.passed = False
