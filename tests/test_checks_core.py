@@ -25,6 +25,14 @@ def test_correct_answer_passes():
     assert repr(result) == result.message
 
 
+def test_the_shown_verdict_wraps_long_messages():
+    """A notebook shows the verdict wrapped to the book's width, words intact."""
+    long = CheckResult(False, "Not yet (x): " + "word " * 40)
+    lines = repr(long).splitlines()
+    assert len(lines) > 1 and all(len(line) <= 78 for line in lines)
+    assert " ".join(line.strip() for line in lines) == long.message.strip()
+
+
 def test_wrong_answer_shows_the_hint():
     """Wrong(...) becomes passed=False with the hint after 'Not yet (title)'."""
     result = check_double(lambda x: x + 2)

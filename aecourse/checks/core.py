@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ class CheckResult:
         return self.passed
 
     def __repr__(self) -> str:  # the notebook shows the message, not the dataclass
-        return self.message
+        return textwrap.fill(self.message, width=78, subsequent_indent="  ")
 
 
 class Wrong(Exception):
