@@ -78,3 +78,60 @@ def show_reconstructions(
         raise ValueError(f"originals {tuple(top.shape)} and reconstructions {tuple(bottom.shape)} differ in shape")
     ax = show_images(torch.cat([top, bottom]), nrow=top.shape[0], ax=ax, title=title)
     return ax
+
+
+# Ten digit classes need ten distinguishable colours: Okabe-Ito's eight
+# colour-blind-safe hues plus black and grey, and a marker per class so the
+# classes stay apart in grayscale too.
+DIGIT_COLOURS = (
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
+    "#D55E00", "#CC79A7", "#000000", "#999999", "#882255",
+)
+DIGIT_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
+
+
+def plot_latent_scatter(
+    codes: Tensor, labels: Tensor, *, title: str | None = None, ax: Axes | None = None, size: float = 4.0
+) -> Axes:
+    """Scatter 2-D codes ``(N, 2)``, one colour and marker per digit label."""
+    codes, labels = codes.detach().cpu(), labels.detach().cpu()
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"expected 2-D codes of shape (N, 2), got {tuple(codes.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5.5))
+    for digit in range(10):
+        chosen = codes[labels == digit]
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=size, c=DIGIT_COLOURS[digit],
+                   marker=DIGIT_MARKERS[digit], label=str(digit), alpha=0.7, linewidths=0)
+    ax.legend(title="digit", markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_xlabel("code 1")
+    ax.set_ylabel("code 2")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+@torch.no_grad()
+def show_latent_grid(
+    decoder: torch.nn.Module,
+    *,
+    low: tuple[float, float],
+    high: tuple[float, float],
+    n: int = 15,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Decode an ``n x n`` grid of 2-D codes spanning ``low``..``high``.
+
+    Row 0 is the top of the picture, so the second code grows upwards as in
+    a scatter plot of the same codes.
+    """
+    device = next(decoder.parameters()).device
+    first = torch.linspace(low[0], high[0], n)
+    second = torch.linspace(high[1], low[1], n)
+    grid = torch.stack(torch.meshgrid(second, first, indexing="ij"), dim=-1).reshape(-1, 2).flip(1)
+    was_training = decoder.training
+    decoder.eval()
+    images = decoder(grid.to(device))
+    decoder.train(was_training)
+    return show_images(images, nrow=n, title=title, ax=ax)

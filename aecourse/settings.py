@@ -17,17 +17,23 @@ FAST_ENV = "AECOURSE_FAST"
 class RunSize:
     """How much one chapter trains in one mode.
 
-    ``train_size``/``test_size`` of ``None`` mean the whole MNIST split.
+    ``train_size``/``test_size`` of ``None`` mean the whole MNIST split;
+    ``short_epochs`` is for side experiments that only need to show a trend.
     """
 
     epochs: int
     train_size: int | None = None
     test_size: int | None = None
+    short_epochs: int = 1
 
 
 # chapter -> (full, fast). Edit here, nowhere else.
 _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
     "ch1": (RunSize(epochs=10), RunSize(epochs=2, train_size=5_000, test_size=1_000)),
+    "ch2": (
+        RunSize(epochs=30, short_epochs=3),
+        RunSize(epochs=1, train_size=2_000, test_size=500, short_epochs=1),
+    ),
 }
 
 

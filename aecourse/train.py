@@ -94,6 +94,7 @@ def fit(
     loss_fn: LossFn | None = None,
     generator: torch.Generator | None = None,
     progress: bool = True,
+    on_epoch_end: Callable[[int], None] | None = None,
 ) -> History:
     """Run ``step`` on shuffled mini-batches of ``train_x`` for ``epochs`` epochs.
 
@@ -105,6 +106,8 @@ def fit(
         optimizer: only read, to name its learning rate if the loss diverges.
         test_x, loss_fn: when both given with ``model``, the test loss is
             recorded after every epoch.
+        on_epoch_end: called with the epoch number (1, 2, ...) after each
+            epoch, e.g. to keep snapshots of reconstructions.
 
     Returns:
         a :class:`History` of per-step, per-epoch train and per-epoch test losses.
@@ -129,5 +132,7 @@ def fit(
             history.test_loss.append(evaluate(model, test_x, loss_fn))
             postfix["test"] = f"{history.test_loss[-1]:.4g}"
         bar.set_postfix(postfix)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1)
     history.seconds = time.perf_counter() - start
     return history

@@ -176,3 +176,22 @@ def test_evaluate_weights_batches_by_size():
     assert type(result) is float
     assert result == pytest.approx(full, rel=1e-5)
     assert abs(unweighted - full) > 1e-3 * full  # the test data tells the two apart
+
+
+def test_fit_calls_on_epoch_end_with_each_epoch_number_after_the_epoch():
+    """The hook sees epochs 1..E, each after that epoch's last step."""
+    model, optimizer, step = _linear_setup()
+    x = torch.randn(20, 4)
+    seen = []
+
+    def hook(epoch):
+        seen.append((epoch, len(history_steps)))
+
+    history_steps = []
+
+    def counting_step(batch):
+        history_steps.append(1)
+        return step(batch)
+
+    fit(counting_step, x, epochs=3, batch_size=10, progress=False, on_epoch_end=hook)
+    assert seen == [(1, 2), (2, 4), (3, 6)]
