@@ -31,7 +31,7 @@ class RunSize:
 _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
     "ch1": (RunSize(epochs=10), RunSize(epochs=2, train_size=5_000, test_size=1_000)),
     "ch2": (
-        RunSize(epochs=30, short_epochs=3),
+        RunSize(epochs=30, short_epochs=10),
         RunSize(epochs=1, train_size=2_000, test_size=500, short_epochs=1),
     ),
 }
