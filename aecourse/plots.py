@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 from torchvision.utils import make_grid
 
@@ -32,6 +33,7 @@ def plot_losses(
         _, ax = plt.subplots(figsize=(6, 3.5))
     for name, values in curves.items():
         ax.plot(range(1, len(values) + 1), list(values), label=name)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if log:
