@@ -1,0 +1,57 @@
+"""Load-or-train checkpoints: a round trip, and clear errors when they do not fit."""
+
+import pytest
+import torch
+from torch import nn
+
+from aecourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+
+def small(latent=3):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, latent), nn.BatchNorm1d(latent), nn.Linear(latent, 5))
+
+
+def test_round_trip_restores_weights_buffers_and_extras(tmp_path):
+    model = small()
+    model.train()
+    model(torch.randn(8, 5))  # moves the batch-norm running statistics off their defaults
+    path = save_checkpoint(tmp_path / "deep" / "m.pt", model, history={"test": [1.5, 1.25]}, epochs=2)
+    fresh = small()
+    for p in fresh.parameters():
+        nn.init.zeros_(p)
+    extra = load_checkpoint(path, fresh)
+    assert extra == {"history": {"test": [1.5, 1.25]}, "epochs": 2}
+    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_a_model_of_another_size_is_named_in_the_error(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", small(latent=3))
+    with pytest.raises(CheckpointError, match=r"does not fit.*0\.weight: checkpoint \(3, 5\), model \(2, 5\)"):
+        load_checkpoint(path, small(latent=2))
+
+
+def test_missing_and_unexpected_keys_are_listed(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", nn.Linear(2, 2))
+    with pytest.raises(CheckpointError, match="missing 0.weight.*unexpected weight"):
+        load_checkpoint(path, nn.Sequential(nn.Linear(2, 2)))
+
+
+def test_missing_file_says_how_to_get_one(tmp_path):
+    with pytest.raises(CheckpointError, match="RETRAIN"):
+        load_checkpoint(tmp_path / "none.pt", small())
+
+
+def test_garbage_file_is_a_clear_error_not_an_unpickling_traceback(tmp_path):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path, small())
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": small().state_dict(), "hook": print}, path)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path, small())
