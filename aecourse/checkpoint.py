@@ -16,6 +16,23 @@ import torch
 from torch import nn
 
 
+BUNDLED = Path(__file__).resolve().parent / "checkpoints"
+
+
+def bundled_checkpoint(name: str) -> Path:
+    """Where the course keeps checkpoint ``name``: inside the package, so that
+    ``pip install`` (in Colab) ships it along with the code."""
+    return BUNDLED / name
+
+
+def needs_training(path: str | Path) -> bool:
+    """Train rather than load: in fast mode (never touch the kept weights),
+    when ``AECOURSE_RETRAIN`` asks for it, or when no checkpoint exists yet."""
+    from aecourse.settings import is_fast, retrain_requested
+
+    return is_fast() or retrain_requested() or not Path(path).is_file()
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable, or does not fit the model."""
 

@@ -18,13 +18,15 @@ class RunSize:
     """How much one chapter trains in one mode.
 
     ``train_size``/``test_size`` of ``None`` mean the whole MNIST split;
-    ``short_epochs`` is for side experiments that only need to show a trend.
+    ``short_epochs`` is for side experiments that only need to show a trend;
+    ``side_epochs`` for the quickest comparisons (chapter 4's beta runs).
     """
 
     epochs: int
     train_size: int | None = None
     test_size: int | None = None
     short_epochs: int = 1
+    side_epochs: int = 1
 
 
 # chapter -> (full, fast). Edit here, nowhere else.
@@ -36,7 +38,14 @@ _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
     ),
     # ch3: the seed's own recipe is 5 epochs; every comparison uses it.
     "ch3": (RunSize(epochs=5), RunSize(epochs=1, train_size=3_000, test_size=500)),
+    # ch4: the tutorial's 15 epochs; the 2-D variant 5; each beta run 2.
+    "ch4": (
+        RunSize(epochs=15, short_epochs=5, side_epochs=2),
+        RunSize(epochs=1, train_size=1_000, test_size=500, short_epochs=1, side_epochs=1),
+    ),
 }
+
+RETRAIN_ENV = "AECOURSE_RETRAIN"
 
 
 def is_fast() -> bool:
@@ -47,6 +56,11 @@ def is_fast() -> bool:
 def mode_name() -> str:
     """``"fast"`` or ``"full"``, for printing at the top of a notebook."""
     return "fast" if is_fast() else "full"
+
+
+def retrain_requested() -> bool:
+    """True when ``AECOURSE_RETRAIN`` asks to train even where a checkpoint exists."""
+    return os.environ.get(RETRAIN_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def run_size(chapter: str) -> RunSize:

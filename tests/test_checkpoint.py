@@ -55,3 +55,18 @@ def test_pickled_code_is_refused(tmp_path):
     torch.save({"state_dict": small().state_dict(), "hook": print}, path)
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(path, small())
+
+
+def test_needs_training_only_in_fast_mode_on_request_or_without_a_file(tmp_path, monkeypatch):
+    from aecourse.checkpoint import needs_training
+
+    kept = save_checkpoint(tmp_path / "kept.pt", small())
+    monkeypatch.delenv("AECOURSE_FAST", raising=False)
+    monkeypatch.delenv("AECOURSE_RETRAIN", raising=False)
+    assert not needs_training(kept)
+    assert needs_training(tmp_path / "absent.pt")
+    monkeypatch.setenv("AECOURSE_RETRAIN", "1")
+    assert needs_training(kept)
+    monkeypatch.delenv("AECOURSE_RETRAIN")
+    monkeypatch.setenv("AECOURSE_FAST", "1")
+    assert needs_training(kept), "fast mode trains its own tiny model and never overwrites the kept one"

@@ -6,12 +6,13 @@ from aecourse import settings
 from aecourse.settings import RunSize, is_fast, mode_name, run_size
 
 
-def test_fast_mode_gives_smaller_runs(monkeypatch):
-    """AECOURSE_FAST=1 selects fewer epochs and MNIST subsets."""
+@pytest.mark.parametrize("chapter", sorted(settings._RUN_SIZES))
+def test_fast_mode_gives_smaller_runs(monkeypatch, chapter):
+    """AECOURSE_FAST=1 selects fewer epochs and MNIST subsets, in every chapter."""
     monkeypatch.setenv("AECOURSE_FAST", "1")
-    fast = run_size("ch1")
+    fast = run_size(chapter)
     monkeypatch.delenv("AECOURSE_FAST")
-    full = run_size("ch1")
+    full = run_size(chapter)
     assert isinstance(fast, RunSize) and isinstance(full, RunSize)
     assert 1 <= fast.epochs < full.epochs
     assert fast.train_size is not None and 0 < fast.train_size < 60_000

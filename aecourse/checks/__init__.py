@@ -7,6 +7,6 @@ wrong answer: the student reads the message, edits the cell and runs the
 check again; tests assert on ``result.passed``.
 """
 
-from aecourse.checks.core import CheckResult, check
+from aecourse.checks.core import CheckResult, ExerciseNotDone, check
 
-__all__ = ["CheckResult", "check"]
+__all__ = ["CheckResult", "ExerciseNotDone", "check"]

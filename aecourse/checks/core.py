@@ -30,6 +30,25 @@ class Wrong(Exception):
     """Raised inside a check body to reject an answer with ``message``."""
 
 
+class ExerciseNotDone(NotImplementedError):
+    """Raised by an exercise stub in a student notebook until the student writes it.
+
+    A subclass of NotImplementedError, so a check reports "Not done yet"; and a
+    later cell that calls the stub stops the notebook with one line naming the
+    exercise, not a traceback through the course's code.
+    """
+
+    def __init__(self, label: str, name: str) -> None:
+        super().__init__(
+            f"exercise {label} is not done yet: write {name} in its cell under the exercise, "
+            "run that cell and its check, then run on from there."
+        )
+        self.label, self.name = label, name
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a traceback
+        return [f"Stopped: {self}"]
+
+
 class NotDone(Exception):
     """Raised inside a check body when the answer is still the stub."""
 
