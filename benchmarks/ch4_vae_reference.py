@@ -1,0 +1,105 @@
+"""Chapter 4's conv VAE against the usual reference, trained side by side.
+
+The reference is pytorch/examples' MLP VAE (784-400-20, ReLU, Adam 1e-3,
+batch 128, BCE summed + KL, continuous [0, 1] targets), written out here.
+Both train on the same 60,000 images for the same number of epochs; the test
+loss is the negative ELBO per test image in nats (one z sample, eval mode).
+
+    AECOURSE_DATA=../shared/data .venv/bin/python benchmarks/ch4_vae_reference.py [epochs]
+
+Its output is kept in ``benchmarks/ch4_vae_reference.txt``.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+
+import torch
+from torch import nn
+
+from aecourse import get_device, seed_everything
+from aecourse.data import load_mnist
+from aecourse.train import fit
+from aecourse.vae import evaluate_vae, reparameterize, vae_loss
+
+
+class ConvVAE(nn.Module):
+    """The chapter's model: the tutorial's conv VAE, encoder run once, logits out."""
+
+    def __init__(self, latent_dim: int = 32) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, stride=2, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Conv2d(128, 128, 3, stride=1, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Flatten(),
+        )
+        self.fc11 = nn.Linear(128 * 7 * 7, latent_dim)
+        self.fc12 = nn.Linear(128 * 7 * 7, latent_dim)
+        self.fc2 = nn.Linear(latent_dim, 128 * 7 * 7)
+        self.decoder = nn.Sequential(
+            nn.Unflatten(1, (128, 7, 7)),
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),
+        )
+
+    def forward(self, x):
+        h = self.encoder(x)
+        mu, logvar = self.fc11(h), self.fc12(h)
+        return self.decoder(self.fc2(reparameterize(mu, logvar))), mu, logvar
+
+
+class MLPVAE(nn.Module):
+    """pytorch/examples' VAE: 784-400-20 and back; logits out (same loss as its Sigmoid + BCE)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc21, self.fc22 = nn.Linear(784, 400), nn.Linear(400, 20), nn.Linear(400, 20)
+        self.fc3, self.fc4 = nn.Linear(20, 400), nn.Linear(400, 784)
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(x.flatten(1)))
+        mu, logvar = self.fc21(h), self.fc22(h)
+        z = reparameterize(mu, logvar)
+        return self.fc4(torch.relu(self.fc3(z))).view_as(x), mu, logvar
+
+
+def train(name: str, model: nn.Module, batch_size: int, epochs: int, train_x, test_x) -> None:
+    generator = seed_everything(1)
+    model.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(batch):
+        logits, mu, logvar = model(batch)
+        loss = vae_loss(logits, batch, mu, logvar).total / batch.shape[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    history = fit(step, train_x, epochs=epochs, batch_size=batch_size, model=model,
+                  optimizer=optimizer, generator=generator, progress=False,
+                  on_epoch_end=lambda e: print(f"  {name} epoch {e:2}: test {evaluate_vae(model, test_x)['neg_elbo']:.2f}", flush=True))
+    result = evaluate_vae(model, test_x)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{name:34} {params:>9,} params  batch {batch_size:3}  {epochs} epochs  "
+          f"{history.seconds:6.0f} s  test -ELBO {result['neg_elbo']:.2f} "
+          f"(reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}) nats/image", flush=True)
+
+
+def main() -> None:
+    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    device = get_device()
+    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}")
+    train_x = load_mnist(train=True, device=device).images
+    test_x = load_mnist(train=False, device=device).images
+    seed_everything(1)
+    train("pytorch/examples MLP VAE (784-400-20)", MLPVAE().to(device), 128, epochs, train_x, test_x)
+    seed_everything(1)
+    train("course conv VAE (latent 32)", ConvVAE().to(device), 64, epochs, train_x, test_x)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""The checkpoints kept for chapter 4 fit the model the notebook defines.
+
+The model's class lives in the notebook, where students read it; this test
+executes that very cell, so a change to the model without retraining fails here
+with the checkpoint's own clear error rather than in a reader's Colab session.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from aecourse.checkpoint import bundled_checkpoint, load_checkpoint
+from aecourse.vae import reparameterize
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_conv_vae.ipynb"
+
+
+def notebook_model_class():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells
+                  if c["cell_type"] == "code" and "class ConvVAE" in "".join(c["source"]))
+    namespace = {"torch": torch, "nn": torch.nn, "reparameterize": reparameterize}
+    exec(source, namespace)  # noqa: S102 - our own notebook's model cell
+    return namespace["ConvVAE"]
+
+
+@pytest.mark.parametrize(("name", "latent_dim"), [("ch4_conv_vae.pt", 32), ("ch4_conv_vae_2d.pt", 2)])
+def test_kept_checkpoint_loads_into_the_notebooks_model(name, latent_dim):
+    model = notebook_model_class()(latent_dim=latent_dim)
+    extra = load_checkpoint(bundled_checkpoint(name), model)
+    curves = extra["curves"]
+    assert len(curves["neg_elbo"]) == len(curves["kl"]) >= 1
+    assert all(kl > 1.0 for kl in curves["kl"]), "KL near 0 would mean posterior collapse"
+    model.eval()
+    with torch.no_grad():
+        logits, mu, logvar = model(torch.rand(4, 1, 28, 28))
+    assert logits.shape == (4, 1, 28, 28) and mu.shape == (4, latent_dim)
+
+
+def test_kept_checkpoint_is_small():
+    assert bundled_checkpoint("ch4_conv_vae.pt").stat().st_size < 6_000_000
