@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib import patheffects
 import torch
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
@@ -95,7 +96,11 @@ DIGIT_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
 def plot_latent_scatter(
     codes: Tensor, labels: Tensor, *, title: str | None = None, ax: Axes | None = None, size: float = 4.0
 ) -> Axes:
-    """Scatter 2-D codes ``(N, 2)``, one colour and marker per digit label."""
+    """Scatter 2-D codes ``(N, 2)``, one colour and marker per digit label.
+
+    Colours come from a colour-blind-safe palette, and each cluster also carries
+    its digit as a label at its median, so the figure reads in grayscale too.
+    """
     codes, labels = codes.detach().cpu(), labels.detach().cpu()
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"expected 2-D codes of shape (N, 2), got {tuple(codes.shape)}")
@@ -105,6 +110,12 @@ def plot_latent_scatter(
         chosen = codes[labels == digit]
         ax.scatter(chosen[:, 0], chosen[:, 1], s=size, c=DIGIT_COLOURS[digit],
                    marker=DIGIT_MARKERS[digit], label=str(digit), alpha=0.7, linewidths=0)
+    for digit in range(10):  # name each cluster, so the plot reads without colour
+        chosen = codes[labels == digit]
+        if len(chosen):
+            x, y = chosen.median(dim=0).values.tolist()
+            ax.text(x, y, str(digit), ha="center", va="center", fontsize=13, weight="bold",
+                    path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
     ax.legend(title="digit", markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_xlabel("code 1")
     ax.set_ylabel("code 2")

@@ -35,6 +35,15 @@ def test_scatter_has_one_series_per_digit_with_distinct_colours_and_markers():
     plt.close("all")
 
 
+def test_scatter_names_each_cluster_at_its_median_so_it_reads_without_colour():
+    labels = torch.arange(100) % 10
+    codes = torch.stack([labels.float() * 3, -labels.float()], dim=1)  # digit d sits at (3d, -d)
+    ax = plot_latent_scatter(codes, labels)
+    placed = {t.get_text(): t.get_position() for t in ax.texts}
+    assert placed == {str(d): (3.0 * d, -1.0 * d) for d in range(10)}
+    plt.close("all")
+
+
 def test_scatter_rejects_codes_that_are_not_two_dimensional():
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         plot_latent_scatter(torch.randn(5, 3), torch.zeros(5))
