@@ -1,6 +1,8 @@
 # The two commands of the README's quick start:
 #   make book    set up .venv and build the book into _build/html
-#   make test    set up .venv and run every test, nbval on the notebooks included
+#   make test    set up .venv, build the book, and run every test: nbval on the
+#                notebooks, and the built pages opened in Debian's Chromium (which
+#                it installs when run as root, and otherwise asks for)
 # Both create the virtual environment on first use.
 
 PYTHON ?= python3
@@ -24,6 +26,8 @@ book: $(STAMP)
 
 test: $(STAMP)
 	@test -n "$$AECOURSE_DATA" || { echo "make test: set AECOURSE_DATA to a folder holding MNIST/raw (tests never download). With a network: $(BIN)/python -m aecourse.data ./data && AECOURSE_DATA=./data make test"; exit 2; }
+	@tools/ensure_chromium.sh
+	$(MAKE) --no-print-directory book
 	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" AECOURSE_FAST=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
 clean:

@@ -1,0 +1,216 @@
+"""The published book as a reader sees it, opened in headless Chromium.
+
+Needs the built book in ``_build/html`` (``make book``; ``make test`` builds it
+first) and Debian's Chromium (``make test`` installs it where it can). Without
+either the tests fail and say which is missing: they never pass by skipping.
+Full-page screenshots of every chapter land in ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser import CHROMIUM_FLAGS, NO_BROWSER, find_chromium, inspect_page, serve  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def toc_files() -> list[str]:
+    files = [TOC["root"]]
+    for part in TOC.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+PAGES = ["index"] + toc_files() + ["genindex", "search"]
+CHAPTERS = [f for f in toc_files() if f.startswith("notebooks/")]
+
+
+def colab_url(relative: str) -> str:
+    repo = CONFIG["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{repo}/blob/{CONFIG['repository']['branch']}/{relative}"
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    if not (SITE / "index.html").is_file():
+        pytest.fail(f"the book is not built in {SITE}: run `make book` (`make test` does it first)")
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def base_url(site):
+    with serve(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail(NO_BROWSER)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: `make setup` installs requirements.txt")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    opened = browser.new_page(viewport={"width": 1280, "height": 900})
+    yield opened
+    opened.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_reads_cleanly(name, base_url, page):
+    """No console error, every image loaded and described, every formula typeset, every widget drawn."""
+    report = inspect_page(page, f"{base_url}{name}.html")
+    assert report.problems == []
+    if name in CHAPTERS:
+        assert report.formulas > 0 and report.images > 0, "a chapter with no formula or figure: wrong page?"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{Path(name).name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_colab_links_open_this_chapter_solved_and_as_exercises(name, base_url, page):
+    page.goto(f"{base_url}{name}.html")
+    launch = page.eval_on_selector_all(
+        ".dropdown-launch-buttons a[href*='colab.research.google.com']", "links => links.map(a => a.href)")
+    assert launch == [colab_url(f"{name}.ipynb")]
+    exercises = page.get_by_role("link", name="open the exercises in Colab")
+    student = f"notebooks/student/{Path(name).name}.ipynb"
+    assert exercises.get_attribute("href") == colab_url(student)
+    assert (ROOT / f"{name}.ipynb").is_file() and (ROOT / student).is_file()
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_solutions_start_folded_and_toggle(name, base_url, page):
+    page.goto(f"{base_url}{name}.html")
+    solutions = page.locator(".solution.dropdown")
+    assert solutions.count() >= 3
+    for i in range(solutions.count()):
+        solution = solutions.nth(i)
+        code = solution.locator(".cell").first
+        solution.scroll_into_view_if_needed()
+        assert not code.is_visible(), f"solution {i + 1} is open before the reader asks"
+        solution.locator(".admonition-title").click()
+        code.wait_for(state="visible", timeout=2000)
+        solution.locator(".admonition-title").click()
+        code.wait_for(state="hidden", timeout=2000)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_each_widget_has_its_static_figure(name, base_url, page):
+    """A slider explorer cannot run in the book: its output is removed and a figure tagged
+    widget-static stands in for it, right after it."""
+    cells = json.loads((ROOT / f"{name}.ipynb").read_text())["cells"]
+    explorers = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "latent_explorer(" in "".join(c["source"])]
+    for i in explorers:
+        assert "remove-output" in cells[i]["metadata"].get("tags", []), "an explorer's output would be an empty box"
+        following = [c for c in cells[i + 1:i + 4] if c["cell_type"] == "code"]
+        assert following and "widget-static" in following[0]["metadata"].get("tags", [])
+    page.goto(f"{base_url}{name}.html")
+    loaded = page.eval_on_selector_all(
+        ".tag_widget-static img", "imgs => imgs.filter(img => img.complete && img.naturalWidth > 0).length")
+    assert loaded == len(explorers)
+
+
+def break_page(site: Path, tmp_path: Path, insert: str, drop: str | None = None) -> Path:
+    """A copy of chapter 4's page among links to the real site's files, with ``insert`` added."""
+    for entry in site.iterdir():
+        if entry.name != "notebooks":
+            (tmp_path / entry.name).symlink_to(entry)
+    (tmp_path / "notebooks").mkdir()
+    for entry in (site / "notebooks").iterdir():
+        (tmp_path / "notebooks" / entry.name).symlink_to(entry)
+    html = (site / "notebooks" / "04_conv_vae.html").read_text()
+    if drop:
+        assert drop in html
+        html = html.replace(drop, "")
+    html = html.replace("</main>", f"{insert}</main>", 1)
+    (tmp_path / "notebooks" / "broken.html").write_text(html)
+    return tmp_path
+
+
+@pytest.mark.parametrize("insert, drop, expected", [
+    ('<img src="../_images/missing.png" alt="a figure that was never built">', None,
+     "image did not load: ../_images/missing.png"),
+    ('<img src="../_images/' + "{image}" + '">', None, "image without alt text"),
+    # single dollars are MyST's, not MathJax's: without MyST's dollarmath they stay raw
+    ("<p>The loss is $-\\log p(x)$ per image.</p>", None, "raw TeX on the page: The loss is $-\\log p(x)$"),
+    ('<div class="math notranslate nohighlight">\\[\\begin{matrix} a \\end{pmatrix}\\]</div>', None, "formula with a TeX error"),
+    ("", '<script defer="defer" src="../_static/mathjax/tex-chtml.js', "formula not typeset"),
+], ids=["broken image", "no alt text", "raw TeX", "TeX error", "MathJax missing"])
+def test_the_checks_catch_a_broken_page(insert, drop, expected, site, tmp_path, browser):
+    """The checks are real: each kind of breakage, made on purpose, is reported."""
+    image = next((site / "_images").glob("*.png")).name
+    if drop:  # cut the whole <script ...></script> tag that loads MathJax
+        html = (site / "notebooks" / "04_conv_vae.html").read_text()
+        drop = re.search(re.escape(drop) + r"[^>]*></script>", html).group(0)
+    broken = break_page(site, tmp_path, insert.replace("{image}", image), drop)
+    page = browser.new_page()
+    with serve(broken) as url:
+        report = inspect_page(page, f"{url}notebooks/broken.html")
+    page.close()
+    assert any(problem.startswith(expected) for problem in report.problems), report.problems
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if "id" in attributes:
+            self.ids.add(attributes["id"])
+        if tag == "a" and "name" in attributes:
+            self.ids.add(attributes["name"])
+        for key in ("href", "src"):
+            if attributes.get(key) and tag in ("a", "img", "link", "script"):
+                self.targets.append(attributes[key])
+
+
+def test_internal_links_resolve_and_external_ones_are_listed(site):
+    """Every link and asset inside the site exists, anchors included; external links are
+    written to _build/external_links.txt, not fetched (no network here)."""
+    pages = {p: _Links() for p in site.rglob("*.html") if "_static" not in p.parts}
+    for path, parser in pages.items():
+        parser.feed(path.read_text(errors="replace"))
+    broken, external = [], set()
+    for path, parser in pages.items():
+        for target in parser.targets:
+            parts = urlsplit(target)
+            if parts.scheme or target.startswith("//"):
+                if parts.scheme in ("http", "https"):
+                    external.add(target)
+                continue
+            file = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if not file.exists():
+                broken.append(f"{path.relative_to(site)} -> {target}")
+            elif parts.fragment and file.suffix == ".html" and file in pages:
+                if unquote(parts.fragment) not in pages[file].ids:
+                    broken.append(f"{path.relative_to(site)} -> {target} (no such anchor)")
+    (site.parent / "external_links.txt").write_text("".join(f"{url}\n" for url in sorted(external)))
+    assert broken == []
+    assert external, "no external link found at all: is the parser reading the pages?"
