@@ -1,6 +1,7 @@
 """Student notebooks: generated from the solved ones, never stale, and stopping clearly at a stub."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,19 @@ def test_running_the_student_notebook_untouched_stops_only_at_an_unfinished_exer
     for cell in checks:
         text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
         assert text.startswith("Not done yet"), text
+
+
+def test_citations_and_page_links_become_plain_text():
+    text = "A VAE {cite:p}`kingma2014`, see the {doc}`results\npage <../book/results>`."
+    cited = generator.citations()
+    assert cited["kingma2014"] == "Kingma and Welling, 2014"
+    assert generator.plain_roles(text, cited) == "A VAE (Kingma and Welling, 2014), see the results page (in the book)."
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
+def test_student_markdown_has_no_myst_syntax_colab_would_show_raw(path):
+    student = json.loads((ROOT / "notebooks" / "student" / path.name).read_text())
+    for cell in student["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            assert not re.search(r"\{(cite|doc|ref|numref|exercise|solution)[^}]*\}", text), text[:200]

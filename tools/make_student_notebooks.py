@@ -9,8 +9,9 @@ and nbval runs it. Its solution cells are marked once, by the cell tag
 * each solution cell becomes a stub: a function or class keeps its signature
   and docstring and raises :class:`aecourse.checks.ExerciseNotDone`; a value
   answer becomes ``name = ...``. Outputs of exercise and check cells are cleared;
-* the solution dropdown disappears and the exercise box becomes plain Markdown
-  that reads well in Colab; everything else, outputs included, is kept;
+* the solution dropdown disappears, and the exercise box, citations and links
+  to book pages become plain Markdown that reads well in Colab; everything
+  else, outputs included, is kept;
 * a link cell (tag ``exercise-links``) points each version at the other. The
   solved notebooks get theirs from this script too, so the URLs follow
   ``repository.url`` in ``_config.yml``.
@@ -141,6 +142,28 @@ def _clear(cell: dict) -> dict:
     return cell
 
 
+CITE = re.compile(r"\{cite:p\}`(?P<keys>[^`]+)`")
+DOC = re.compile(r"\{doc\}`(?P<text>[^`<]+?)\s*(?:<[^`>]+>)?`")
+
+
+def citations(bib: Path = ROOT / "book" / "references.bib") -> dict[str, str]:
+    """Each bibliography key as the book prints it: "Kingma and Welling, 2014"."""
+    from pybtex.database import parse_file  # comes with sphinxcontrib-bibtex
+
+    out = {}
+    for key, entry in parse_file(str(bib)).entries.items():
+        names = [person.last_names[0] for person in entry.persons.get("author", [])]
+        who = names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2 else f"{names[0]} et al."
+        out[key] = f"{who}, {entry.fields['year']}".replace("{", "").replace("}", "")
+    return out
+
+
+def plain_roles(markdown: str, cited: dict[str, str]) -> str:
+    """MyST roles that Colab would show raw, as plain text: citations and page links."""
+    markdown = CITE.sub(lambda m: "(" + "; ".join(cited[k.strip()] for k in m["keys"].split(",")) + ")", markdown)
+    return DOC.sub(lambda m: " ".join(m["text"].split()) + " (in the book)", markdown)
+
+
 def plain_exercise(markdown: str) -> str:
     """MyST's exercise box as Markdown Colab can read; the solution fence removed."""
     markdown = SOLUTION_START.sub("", markdown)
@@ -149,6 +172,7 @@ def plain_exercise(markdown: str) -> str:
 
 def student_version(notebook: dict, config: dict, name: str) -> dict:
     cells = notebook["cells"]
+    cited = citations()
     out: list[dict] = []
     i = 0
     while i < len(cells):
@@ -174,9 +198,11 @@ def student_version(notebook: dict, config: dict, name: str) -> dict:
             out.append(_clear(cell))
             i += 1
             continue
-        if cell["cell_type"] == "markdown" and "{exercise}" in text:
-            cell = copy.deepcopy(cell)
-            cell["source"] = plain_exercise(text).splitlines(keepends=True)
+        if cell["cell_type"] == "markdown":
+            plain = plain_roles(plain_exercise(text) if "{exercise}" in text else text, cited)
+            if plain != text:
+                cell = copy.deepcopy(cell)
+                cell["source"] = plain.splitlines(keepends=True)
         out.append(cell)
         i += 1
     student = copy.deepcopy(notebook)
