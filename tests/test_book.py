@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,11 @@ def test_bibliography_holds_the_course_references(html: Path) -> None:
 def test_solutions_fold_away(html: Path) -> None:
     page = (html / "notebooks" / "01_linear_autoencoder.html").read_text()
     assert page.count('class="solution dropdown') >= 3 or page.count("dropdown") >= 3
+
+
+def test_every_inline_script_appears_once(html: Path) -> None:
+    """sphinx-thebe and sphinx-togglebutton register theirs twice; book/_ext/unique_scripts.py
+    drops the repeat, which otherwise throws "THEBE_JS_URL has already been declared"."""
+    for page in [html / "book" / "intro.html", html / "notebooks" / "04_conv_vae.html"]:
+        inline = re.findall(r"<script>(.*?)</script>", page.read_text(), flags=re.DOTALL)
+        assert inline and len(inline) == len(set(inline)), page.name
