@@ -34,6 +34,14 @@ def test_generated_files_are_up_to_date():
 
 
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
+def test_execution_counts_are_the_solved_runs_one_to_n(path):
+    """The kept outputs come from the solved notebook's one top-to-bottom run; so do the counts."""
+    student = json.loads((ROOT / "notebooks" / "student" / path.name).read_text())
+    counts = [c["execution_count"] for c in student["cells"] if c["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1))
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
 def test_no_solution_survives_and_pasting_them_back_restores_the_solved_code(path):
     solved = json.loads(path.read_text())
     student = json.loads((ROOT / "notebooks" / "student" / path.name).read_text())

@@ -8,7 +8,8 @@ and nbval runs it. Its solution cells are marked once, by the cell tag
 
 * each solution cell becomes a stub: a function or class keeps its signature
   and docstring and raises :class:`aecourse.checks.ExerciseNotDone`; a value
-  answer becomes ``name = ...``. Outputs of exercise and check cells are cleared;
+  answer becomes ``name = ...``. Outputs of exercise and check cells are cleared
+  (their execution counts, those of the solved run, stay);
 * the solution dropdown disappears, and the exercise box, citations and links
   to book pages become plain Markdown that reads well in Colab; everything
   else, outputs included, is kept;
@@ -135,9 +136,12 @@ def with_links(notebook: dict, text: str) -> dict:
 
 
 def _clear(cell: dict) -> dict:
+    """``cell`` without its outputs. Its execution count stays: every output the
+    student notebook keeps comes from the solved notebook's one full run, and the
+    counts 1..n say so; blanking some of them would leave gaps that no run makes."""
     cell = copy.deepcopy(cell)
     if cell["cell_type"] == "code":
-        cell["outputs"], cell["execution_count"] = [], None
+        cell["outputs"] = []
         cell["metadata"].pop("execution", None)
     return cell
 
