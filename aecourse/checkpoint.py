@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from aecourse.settings import is_fast, retrain_requested
+
 
 BUNDLED = Path(__file__).resolve().parent / "checkpoints"
 
@@ -28,8 +30,6 @@ def bundled_checkpoint(name: str) -> Path:
 def needs_training(path: str | Path) -> bool:
     """Train rather than load: in fast mode (never touch the kept weights),
     when ``AECOURSE_RETRAIN`` asks for it, or when no checkpoint exists yet."""
-    from aecourse.settings import is_fast, retrain_requested
-
     return is_fast() or retrain_requested() or not Path(path).is_file()
 
 

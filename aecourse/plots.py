@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib import patheffects
 import torch
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor
@@ -110,9 +110,7 @@ def plot_latent_scatter(
         chosen = codes[labels == digit]
         ax.scatter(chosen[:, 0], chosen[:, 1], s=size, c=DIGIT_COLOURS[digit],
                    marker=DIGIT_MARKERS[digit], label=str(digit), alpha=0.7, linewidths=0)
-    for digit in range(10):  # name each cluster, so the plot reads without colour
-        chosen = codes[labels == digit]
-        if len(chosen):
+        if len(chosen):  # name the cluster too (text draws above points), so it reads without colour
             x, y = chosen.median(dim=0).values.tolist()
             ax.text(x, y, str(digit), ha="center", va="center", fontsize=13, weight="bold",
                     path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])

@@ -48,9 +48,14 @@ _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
 RETRAIN_ENV = "AECOURSE_RETRAIN"
 
 
+def _env_flag(name: str) -> bool:
+    """True when environment variable ``name`` holds a true-looking value (1, true, yes, on)."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def is_fast() -> bool:
     """True when ``AECOURSE_FAST`` is set to a true-looking value (1, true, yes)."""
-    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return _env_flag(FAST_ENV)
 
 
 def mode_name() -> str:
@@ -60,7 +65,7 @@ def mode_name() -> str:
 
 def retrain_requested() -> bool:
     """True when ``AECOURSE_RETRAIN`` asks to train even where a checkpoint exists."""
-    return os.environ.get(RETRAIN_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return _env_flag(RETRAIN_ENV)
 
 
 def run_size(chapter: str) -> RunSize:

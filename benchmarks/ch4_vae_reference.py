@@ -14,41 +14,24 @@ from __future__ import annotations
 
 import platform
 import sys
-import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from aecourse import get_device, seed_everything
 from aecourse.data import load_mnist
+from aecourse.notebook_code import define_from_notebook
 from aecourse.train import fit
 from aecourse.vae import evaluate_vae, reparameterize, vae_loss
 
+ROOT = Path(__file__).resolve().parent.parent
 
-class ConvVAE(nn.Module):
-    """The chapter's model: the tutorial's conv VAE, encoder run once, logits out."""
 
-    def __init__(self, latent_dim: int = 32) -> None:
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, 128, 4, stride=2, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-            nn.Conv2d(128, 128, 3, stride=1, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-            nn.Flatten(),
-        )
-        self.fc11 = nn.Linear(128 * 7 * 7, latent_dim)
-        self.fc12 = nn.Linear(128 * 7 * 7, latent_dim)
-        self.fc2 = nn.Linear(latent_dim, 128 * 7 * 7)
-        self.decoder = nn.Sequential(
-            nn.Unflatten(1, (128, 7, 7)),
-            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),
-        )
-
-    def forward(self, x):
-        h = self.encoder(x)
-        mu, logvar = self.fc11(h), self.fc12(h)
-        return self.decoder(self.fc2(reparameterize(mu, logvar))), mu, logvar
+ConvVAE = define_from_notebook(  # the chapter's model, from the cell the book shows
+    ROOT / "notebooks" / "04_conv_vae.ipynb", "ConvVAE",
+    {"torch": torch, "nn": nn, "reparameterize": reparameterize},
+)
 
 
 class MLPVAE(nn.Module):

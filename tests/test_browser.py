@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import make_student_notebooks as generator  # noqa: E402
 from browser import CHROMIUM_FLAGS, NO_BROWSER, find_chromium, inspect_page, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +42,7 @@ CHAPTERS = [f for f in toc_files() if f.startswith("notebooks/")]
 
 
 def colab_url(relative: str) -> str:
-    repo = CONFIG["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{repo}/blob/{CONFIG['repository']['branch']}/{relative}"
+    return generator.colab_url(CONFIG, relative)  # the same rule the notebooks' links were made by
 
 
 @pytest.fixture(scope="session")

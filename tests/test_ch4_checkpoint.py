@@ -5,25 +5,21 @@ executes that very cell, so a change to the model without retraining fails here
 with the checkpoint's own clear error rather than in a reader's Colab session.
 """
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
 
 from aecourse.checkpoint import bundled_checkpoint, load_checkpoint
+from aecourse.notebook_code import define_from_notebook
 from aecourse.vae import reparameterize
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_conv_vae.ipynb"
 
 
 def notebook_model_class():
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    source = next("".join(c["source"]) for c in cells
-                  if c["cell_type"] == "code" and "class ConvVAE" in "".join(c["source"]))
     namespace = {"torch": torch, "nn": torch.nn, "reparameterize": reparameterize}
-    exec(source, namespace)  # noqa: S102 - our own notebook's model cell
-    return namespace["ConvVAE"]
+    return define_from_notebook(NOTEBOOK, "ConvVAE", namespace)
 
 
 @pytest.mark.parametrize(("name", "latent_dim"), [("ch4_conv_vae.pt", 32), ("ch4_conv_vae_2d.pt", 2)])
@@ -41,3 +37,8 @@ def test_kept_checkpoint_loads_into_the_notebooks_model(name, latent_dim):
 
 def test_kept_checkpoint_is_small():
     assert bundled_checkpoint("ch4_conv_vae.pt").stat().st_size < 6_000_000
+
+
+def test_a_name_no_cell_defines_is_a_clear_error():
+    with pytest.raises(LookupError, match="defines NoSuchModel"):
+        define_from_notebook(NOTEBOOK, "NoSuchModel", {})
