@@ -8,13 +8,17 @@ baseline and the exercise checks.
 
 from aecourse.device import get_device, runtime_report, seed_everything
 from aecourse.settings import is_fast, run_size
+from aecourse.versioning import require_version
 
-__version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it, and
+# tools/sync_repository.py copies it into each notebook's install cell.
+__version__ = "0.2.0"
 
 __all__ = [
     "__version__",
     "get_device",
     "is_fast",
+    "require_version",
     "run_size",
     "runtime_report",
     "seed_everything",

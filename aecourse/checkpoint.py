@@ -1,10 +1,22 @@
-"""Load-or-train: keep a trained model's weights small, in the repository.
+"""Load-or-train: keep a trained model's weights small, shipped with the package.
 
 A CPU reader should see chapter 4's trained VAE in seconds, not after a
 quarter of an hour of training. The checkpoint is a plain ``state_dict`` plus
 a few lists and numbers (the training history), saved with ``torch.save`` and
 read back with ``torch.load(..., weights_only=True)``, which refuses to run
 arbitrary pickled code.
+
+Two places, two directions:
+
+* the course's weights **ship inside the package** (``aecourse/checkpoints``),
+  so ``pip install`` in Colab brings them along; they are only ever read;
+* weights a reader trains go to **their cache** (``~/.cache/aecourse/checkpoints``,
+  see :func:`aecourse.settings.user_cache_dir`), never into the package:
+  site-packages is read-only in many installs, and with ``pip install -e`` the
+  package folder is the repository, whose tracked files a run must not change.
+
+:func:`find_checkpoint` prefers the reader's own copy, so a model they
+retrained is the one they get back; the notebook prints which one it loaded.
 """
 
 from __future__ import annotations
@@ -15,22 +27,42 @@ from typing import Any
 import torch
 from torch import nn
 
-from aecourse.settings import is_fast, retrain_requested
-
+from aecourse.settings import is_fast, retrain_requested, user_cache_dir
 
 BUNDLED = Path(__file__).resolve().parent / "checkpoints"
+PACKAGE = BUNDLED.parent
 
 
 def bundled_checkpoint(name: str) -> Path:
-    """Where the course keeps checkpoint ``name``: inside the package, so that
-    ``pip install`` (in Colab) ships it along with the code."""
+    """The course's shipped checkpoint ``name``, inside the package (read only)."""
     return BUNDLED / name
 
 
-def needs_training(path: str | Path) -> bool:
-    """Train rather than load: in fast mode (never touch the kept weights),
-    when ``AECOURSE_RETRAIN`` asks for it, or when no checkpoint exists yet."""
-    return is_fast() or retrain_requested() or not Path(path).is_file()
+def trained_checkpoint(name: str) -> Path:
+    """Where a reader's own training of checkpoint ``name`` is saved: their cache."""
+    return user_cache_dir() / "checkpoints" / name
+
+
+def find_checkpoint(name: str) -> Path | None:
+    """The checkpoint to load for ``name``: the reader's own, else the shipped one, else None."""
+    for path in (trained_checkpoint(name), bundled_checkpoint(name)):
+        if path.is_file():
+            return path
+    return None
+
+
+def checkpoint_origin(path: str | Path) -> str:
+    """Which copy ``path`` is, in words, for the line a notebook prints after loading."""
+    path = Path(path)
+    if path.resolve().parent == BUNDLED:
+        return f"the course's {path.name} (shipped with aecourse)"
+    return f"your own {path.name} from {path.parent} (delete it to get the course's)"
+
+
+def needs_training(name: str) -> bool:
+    """Train rather than load checkpoint ``name``: in fast mode (a tiny run that is
+    never kept), when ``AECOURSE_RETRAIN`` asks for it, or when no copy exists."""
+    return is_fast() or retrain_requested() or find_checkpoint(name) is None
 
 
 class CheckpointError(RuntimeError):
@@ -42,8 +74,19 @@ def save_checkpoint(path: str | Path, model: nn.Module, **extra: Any) -> Path:
 
     ``extra`` may hold tensors, numbers, strings, lists and dicts of those:
     what ``weights_only=True`` loading accepts.
+
+    Raises:
+        CheckpointError: ``path`` lies inside the installed package. Save a
+            reader's training to :func:`trained_checkpoint` instead; an
+            instructor moves new weights into the repository with
+            ``tools/ship_checkpoints.py``.
     """
     path = Path(path)
+    if path.resolve().is_relative_to(PACKAGE):
+        raise CheckpointError(
+            f"refusing to write {path}: it is inside the aecourse package ({PACKAGE}), which "
+            f"a run must never change. Save to trained_checkpoint({path.name!r}) instead."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     torch.save({"state_dict": state, **extra}, path)
@@ -71,7 +114,10 @@ def load_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; train the model first (set RETRAIN = True)")
+        raise CheckpointError(
+            f"no checkpoint at {path}; train the model first "
+            '(run import os; os.environ["AECOURSE_RETRAIN"] = "1", then the training cell)'
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated or foreign file: say which, without the unpickler's traceback

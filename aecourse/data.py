@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from aecourse.settings import user_cache_dir
+
 DATA_ENV = "AECOURSE_DATA"
 PIXELS = 28 * 28
 
@@ -32,8 +34,7 @@ class DataUnavailableError(RuntimeError):
 
 def default_data_root() -> Path:
     """Where downloads go when ``AECOURSE_DATA`` is unset (a per-user cache)."""
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "aecourse"
+    return user_cache_dir()
 
 
 def data_root() -> Path:

@@ -11,6 +11,7 @@ import random
 import sys
 
 import torch
+from torch import Tensor
 
 DEVICE_ENV = "AECOURSE_DEVICE"
 
@@ -30,6 +31,31 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait until every kernel queued on ``device`` has finished.
+
+    CUDA and MPS run asynchronously: a call returns as soon as its kernels are
+    queued, so a timer stopped without waiting measures the queueing, not the
+    work. On the CPU work is done when the call returns, and this does nothing.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def cpu_float64(x: Tensor) -> Tensor:
+    """``x`` detached, on the CPU, in float64: the one way the course computes in double.
+
+    Apple's MPS has no float64 at all (``.double()`` on an MPS tensor raises),
+    and most GPUs run it many times slower than float32. The few computations
+    that want double precision (PCA's eigendecomposition, angles between
+    subspaces, entropy floors) are small, so they move to the CPU first.
+    """
+    return x.detach().to("cpu").to(torch.float64)
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from aecourse.device import cpu_float64
+
 
 @dataclass
 class PCA:
@@ -36,14 +38,20 @@ class PCA:
         return self.components[:, :k]
 
     def reconstruct(self, x: Tensor, k: int) -> Tensor:
-        """Project ``x`` (``(N, D)``) onto the top-k subspace and map it back."""
-        v = self.basis(k).to(x.dtype)
-        mean = self.mean.to(x.dtype)
+        """Project ``x`` (``(N, D)``) onto the top-k subspace and map it back.
+
+        Computes in ``x``'s dtype on ``x``'s device. The float64 directions are
+        cast on the CPU *before* they move, since MPS cannot hold float64.
+        """
+        v = self.basis(k).to(x.dtype).to(x.device)
+        mean = self.mean.to(x.dtype).to(x.device)
         return (x - mean) @ v @ v.T + mean
 
     def error(self, x: Tensor, k: int) -> float:
-        """Mean squared error per element of the rank-k reconstruction of ``x``."""
-        return float(((self.reconstruct(x.double(), k) - x.double()) ** 2).mean())
+        """Mean squared error per element of the rank-k reconstruction of ``x``
+        (computed in float64 on the CPU, wherever ``x`` lives)."""
+        x = cpu_float64(x)
+        return float(((self.reconstruct(x, k) - x) ** 2).mean())
 
 
 def fit_pca(x: Tensor) -> PCA:
@@ -51,11 +59,12 @@ def fit_pca(x: Tensor) -> PCA:
 
     Computed in float64 from the ``(D, D)`` covariance with ``torch.linalg.eigh``:
     exact enough to serve as the bound a linear autoencoder is held to, and
-    fast for MNIST's D = 784 even when N = 60,000.
+    fast for MNIST's D = 784 even when N = 60,000. The work happens on the CPU
+    whatever device ``x`` is on (MPS has no float64), and the result stays there.
     """
     if x.ndim != 2:
         raise ValueError(f"fit_pca expects (N, D) rows, got shape {tuple(x.shape)}; flatten first")
-    x = x.detach().to(torch.float64)
+    x = cpu_float64(x)
     mean = x.mean(dim=0)
     centred = x - mean
     covariance = centred.T @ centred / x.shape[0]
@@ -72,14 +81,14 @@ def principal_angles(a: Tensor, b: Tensor) -> Tensor:
     """
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
         raise ValueError(f"expected (D, k) matrices with the same D, got {tuple(a.shape)} and {tuple(b.shape)}")
-    qa, _ = torch.linalg.qr(a.detach().double())
-    qb, _ = torch.linalg.qr(b.detach().double())
+    qa, _ = torch.linalg.qr(cpu_float64(a))
+    qb, _ = torch.linalg.qr(cpu_float64(b))
     cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cosines))
 
 
 def direction_angle(u: Tensor, v: Tensor) -> float:
     """Angle in degrees between two lines (sign-free: 0 and 180 are the same line)."""
-    u, v = u.detach().double().flatten(), v.detach().double().flatten()
+    u, v = cpu_float64(u).flatten(), cpu_float64(v).flatten()
     cosine = float((u @ v).abs() / (u.norm() * v.norm()))
     return math.degrees(math.acos(min(1.0, cosine)))

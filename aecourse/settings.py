@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 FAST_ENV = "AECOURSE_FAST"
 
@@ -76,3 +77,16 @@ def run_size(chapter: str) -> RunSize:
         known = ", ".join(sorted(_RUN_SIZES))
         raise KeyError(f"no run size for chapter {chapter!r}; known chapters: {known}") from None
     return fast if is_fast() else full
+
+
+def user_cache_dir() -> Path:
+    """The per-user folder the course writes to: ``$XDG_CACHE_HOME/aecourse``,
+    else ``~/.cache/aecourse``.
+
+    Downloads and a reader's own trained weights go here, never into the
+    installed package: site-packages is read-only in many installs, and in an
+    editable install the package folder is the repository, whose tracked files
+    a notebook run must not overwrite.
+    """
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "aecourse"

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from aecourse.device import cpu_float64
+
 
 def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """A sample ``z = mu + sigma * eps`` with ``eps ~ N(0, I)``; gradients flow to mu and logvar.
@@ -72,7 +74,7 @@ def bce_floor(x: Tensor) -> float:
     For grey pixels ``0 < x < 1`` the Bernoulli cross-entropy of ``x`` with
     itself is its entropy, which is positive: no model can score below it.
     """
-    x = x.double()  # xlogy treats 0 * log 0 as 0, the limit, for black and white pixels
+    x = cpu_float64(x)  # xlogy treats 0 * log 0 as 0, the limit, for black and white pixels
     entropy = -(torch.special.xlogy(x, x) + torch.special.xlogy(1 - x, 1 - x))
     return float(entropy.sum() / x.shape[0])
 

@@ -26,6 +26,42 @@ MNIST_FILES = (
 )
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: runs on a CUDA GPU; skipped, with the reason shown, where there is none")
+    config.addinivalue_line("markers", "mps: runs on Apple's MPS; skipped, with the reason shown, where there is none")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def _device_param(name: str):
+    import torch
+
+    if name == "cuda":
+        reason = "no CUDA device on this machine (torch.cuda.is_available() is False)"
+        return pytest.param(name, marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason=reason)])
+    if name == "mps":
+        reason = "no Apple MPS device on this machine (torch.backends.mps.is_available() is False)"
+        return pytest.param(name, marks=[pytest.mark.mps, pytest.mark.skipif(not _mps_available(), reason=reason)])
+    return pytest.param(name)
+
+
+@pytest.fixture(params=[_device_param(name) for name in ("cpu", "cuda", "mps")])
+def device(request):
+    """Each device a reader may run on: the CPU always; CUDA and MPS where present.
+
+    Where one is missing, pytest's summary (run with -ra) lists the skip and
+    its reason: never a silent pass. ``-m cuda`` or ``-m mps`` selects them.
+    """
+    import torch
+
+    return torch.device(request.param)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir():
     """The folder holding ``MNIST/raw`` with the four original files, from ``AECOURSE_DATA``."""

@@ -1,5 +1,7 @@
 """Load-or-train checkpoints: a round trip, and clear errors when they do not fit."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -57,16 +59,50 @@ def test_pickled_code_is_refused(tmp_path):
         load_checkpoint(path, small())
 
 
-def test_needs_training_only_in_fast_mode_on_request_or_without_a_file(tmp_path, monkeypatch):
-    from aecourse.checkpoint import needs_training
-
-    kept = save_checkpoint(tmp_path / "kept.pt", small())
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """A private user cache: what trained_checkpoint() writes to, for one test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("AECOURSE_FAST", raising=False)
     monkeypatch.delenv("AECOURSE_RETRAIN", raising=False)
-    assert not needs_training(kept)
-    assert needs_training(tmp_path / "absent.pt")
+    return tmp_path / "cache" / "aecourse" / "checkpoints"
+
+
+def test_needs_training_only_in_fast_mode_on_request_or_without_a_copy(own_cache, monkeypatch):
+    from aecourse.checkpoint import needs_training
+
+    assert not needs_training("ch4_conv_vae.pt"), "the shipped copy is enough"
+    assert needs_training("no_such_model.pt")
     monkeypatch.setenv("AECOURSE_RETRAIN", "1")
-    assert needs_training(kept)
+    assert needs_training("ch4_conv_vae.pt")
     monkeypatch.delenv("AECOURSE_RETRAIN")
     monkeypatch.setenv("AECOURSE_FAST", "1")
-    assert needs_training(kept), "fast mode trains its own tiny model and never overwrites the kept one"
+    assert needs_training("ch4_conv_vae.pt"), "fast mode trains its own tiny model and never keeps it"
+
+
+def test_a_readers_training_goes_to_their_cache_and_is_found_first(own_cache):
+    from aecourse.checkpoint import bundled_checkpoint, checkpoint_origin, find_checkpoint, trained_checkpoint
+
+    assert find_checkpoint("ch4_conv_vae.pt") == bundled_checkpoint("ch4_conv_vae.pt")
+    assert "shipped with aecourse" in checkpoint_origin(find_checkpoint("ch4_conv_vae.pt"))
+    target = trained_checkpoint("ch4_conv_vae.pt")
+    assert target.parent == own_cache
+    save_checkpoint(target, small())
+    assert find_checkpoint("ch4_conv_vae.pt") == target, "a model the reader retrained is the one they get back"
+    assert "your own" in checkpoint_origin(target) and str(own_cache) in checkpoint_origin(target)
+    assert find_checkpoint("no_such_model.pt") is None
+
+
+def test_nothing_is_ever_written_into_the_package(own_cache):
+    """Not the shipped file, not a new one beside it, not through a relative path."""
+    import aecourse
+    from aecourse.checkpoint import bundled_checkpoint
+
+    package = Path(aecourse.__file__).resolve().parent
+    before = {p: p.stat().st_mtime_ns for p in package.rglob("*") if p.is_file()}
+    for path in (bundled_checkpoint("ch4_conv_vae.pt"), package / "checkpoints" / "new.pt",
+                 package / "checkpoints" / ".." / "x.pt"):
+        with pytest.raises(CheckpointError, match="inside the aecourse package"):
+            save_checkpoint(path, small())
+    after = {p: p.stat().st_mtime_ns for p in package.rglob("*") if p.is_file()}
+    assert after == before
