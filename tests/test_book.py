@@ -25,13 +25,17 @@ def html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "_build" / "html"
 
 
-def test_chapter_pages_have_a_colab_button_to_their_notebook(html: Path) -> None:
+def test_chapter_pages_have_a_colab_button_to_their_colab_version(html: Path) -> None:
+    """The button opens notebooks/colab/<chapter>.ipynb (book/_ext/colab_launch.py), never the
+    published notebook, whose MyST Colab would show raw."""
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
     repo = url.removeprefix("https://github.com/")
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
         page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
-        expected = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{notebook.name}"
+        base = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks"
+        expected = f"{base}/colab/{notebook.name}"
         assert expected in page, f"no Colab link {expected} on {notebook.stem}.html"
+        assert f"{base}/{notebook.name}" not in page, f"{notebook.stem}.html still opens the book's notebook"
 
 
 def test_bibliography_holds_the_course_references(html: Path) -> None:

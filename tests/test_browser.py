@@ -19,9 +19,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-import make_student_notebooks as generator  # noqa: E402
 from browser import CHROMIUM_FLAGS, NO_BROWSER, find_chromium, inspect_page, serve  # noqa: E402
+from notebook_checks import raw_myst  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
@@ -39,10 +38,6 @@ def toc_files() -> list[str]:
 
 PAGES = ["index"] + toc_files() + ["genindex", "search"]
 CHAPTERS = [f for f in toc_files() if f.startswith("notebooks/")]
-
-
-def colab_url(relative: str) -> str:
-    return generator.colab_url(CONFIG, relative)  # the same rule the notebooks' links were made by
 
 
 @pytest.fixture(scope="session")
@@ -91,16 +86,35 @@ def test_page_reads_cleanly(name, base_url, page):
         page.screenshot(path=str(SHOTS / f"{Path(name).name}.png"), full_page=True)
 
 
+def local_notebook(href: str) -> Path:
+    """The repository file that a Colab link opens, if it is one of this repository on the
+    configured branch; fails the test otherwise."""
+    repo = CONFIG["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    branch = CONFIG["repository"].get("branch", "main")
+    match = re.fullmatch(rf"https://colab\.research\.google\.com/github/{re.escape(repo)}/blob/"
+                         rf"{re.escape(branch)}/(?P<path>[\w./-]+\.ipynb)", href)
+    assert match, f"{href} is not a Colab link to {repo} on {branch}"
+    return ROOT / match["path"]
+
+
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_colab_links_open_this_chapter_solved_and_as_exercises(name, base_url, page):
+def test_colab_links_open_this_chapter_for_colab_and_as_exercises(name, base_url, page):
+    """The rocket's Colab button opens the chapter's Colab version (plain Markdown, solutions
+    folded), and the link cell's "open the exercises in Colab" the student version."""
     page.goto(f"{base_url}{name}.html")
     launch = page.eval_on_selector_all(
         ".dropdown-launch-buttons a[href*='colab.research.google.com']", "links => links.map(a => a.href)")
-    assert launch == [colab_url(f"{name}.ipynb")]
+    assert len(launch) == 1
+    colab = local_notebook(launch[0])
+    assert colab.relative_to(ROOT).as_posix() == f"notebooks/colab/{Path(name).name}.ipynb"
+    assert colab.is_file(), f"the Colab button opens {colab.relative_to(ROOT)}, which does not exist"
+    notebook = json.loads(colab.read_text())
+    assert notebook["metadata"]["aecourse"]["generated_from"] == f"{name}.ipynb"
+    assert raw_myst(notebook) == [], "the Colab button opens a notebook with raw MyST"
     exercises = page.get_by_role("link", name="open the exercises in Colab")
-    student = f"notebooks/student/{Path(name).name}.ipynb"
-    assert exercises.get_attribute("href") == colab_url(student)
-    assert (ROOT / f"{name}.ipynb").is_file() and (ROOT / student).is_file()
+    student = local_notebook(exercises.get_attribute("href"))
+    assert student.relative_to(ROOT).as_posix() == f"notebooks/student/{Path(name).name}.ipynb"
+    assert student.is_file() and (ROOT / f"{name}.ipynb").is_file()
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

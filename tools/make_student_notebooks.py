@@ -1,21 +1,32 @@
-"""Write the student (exercise) version of every chapter from its solved notebook.
+"""Write the student (exercise) and Colab versions of every chapter from its solved notebook.
 
 The solved notebook in ``notebooks/`` is the one source: the book publishes it
 and nbval runs it. Its solution cells are marked once, by the cell tag
-``solution``; the check cell after each names what the exercise must define
-(``check.kl_divergence(kl_divergence)``). From that this script writes
-``notebooks/student/<chapter>.ipynb``:
+``solution``, inside a ``{solution-start}``/``{solution-end}`` dropdown; the
+check cell after each names what the exercise must define
+(``check.kl_divergence(kl_divergence)``). Colab cannot read the MyST the book
+is written in, so from each solved notebook this script writes two versions,
+both marked as generated (notebook metadata ``aecourse.generated_from``):
 
-* each solution cell becomes a stub: a function or class keeps its signature
-  and docstring and raises :class:`aecourse.checks.ExerciseNotDone`; a value
-  answer becomes ``name = ...``. Outputs of exercise and check cells are cleared
-  (their execution counts, those of the solved run, stay);
-* the solution dropdown disappears, and the exercise box, citations and links
-  to book pages become plain Markdown that reads well in Colab; everything
-  else, outputs included, is kept;
-* a link cell (tag ``exercise-links``) points each version at the other. The
-  solved notebooks get theirs from this script too, so the URLs follow
-  ``repository.url`` in ``_config.yml``.
+* ``notebooks/student/<chapter>.ipynb``, the exercise version: each solution
+  cell becomes a stub (a function or class keeps its signature and docstring
+  and raises :class:`aecourse.checks.ExerciseNotDone`; a value answer becomes
+  ``name = ...``), outputs of exercise and check cells are cleared (their
+  execution counts, those of the solved run, stay), and whatever else the
+  solution dropdown holds is dropped;
+* ``notebooks/colab/<chapter>.ipynb``, the solved version for Colab (the book's
+  Colab button opens it, see ``book/_ext/colab_launch.py``): every cell and
+  output kept, but each solution hidden until the reader opens it: its code
+  cells get a ``#@title`` line and ``cellView: form`` (Colab) and
+  ``jupyter.source_hidden`` (JupyterLab, Notebook 7), and any Markdown in the
+  dropdown goes into an HTML ``<details>`` block.
+
+In both, exercise boxes, citations and links to book pages become plain
+Markdown (citations linked to the paper in the Colab version), and the widget
+state that the kept progress bars need is kept. A link cell (tag
+``exercise-links``) points each version at the other; the solved notebooks get
+theirs from this script too, so the URLs follow ``repository.url`` in
+``_config.yml``.
 
     python tools/make_student_notebooks.py          # (re)write
     python tools/make_student_notebooks.py --check  # exit 1 if anything is stale
@@ -29,7 +40,6 @@ import copy
 import json
 import re
 import sys
-import textwrap
 from pathlib import Path
 
 import yaml
@@ -37,12 +47,20 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "notebooks"
 STUDENT_DIR = SOURCE_DIR / "student"
+GENERATOR = "tools/make_student_notebooks.py"
 LINK_TAG = "exercise-links"
 STUB_TAG = "exercise-stub"
 SOLUTION_TAG = "solution"
 CHECK_CALL = re.compile(r"^\s*check\.\w+\((?P<args>[^)]*)\)", re.MULTILINE)
 EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n(?P<options>(?::[^\n]*\n)*)(?P<body>.*?)```", re.DOTALL)
 SOLUTION_START = re.compile(r"\n*```\{solution-start\}[^\n]*\n(?::[^\n]*\n)*```\s*$")
+# Either fence of a solution dropdown, with the blank lines before it.
+SOLUTION_FENCE = re.compile(
+    r"\n*```\{solution-(?P<kind>start|end)\}[ \t]*(?P<label>[^\s`]*)[^\n]*\n(?::[^\n]*\n)*```[ \t]*(?:\n|$)")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_REFERENCE = re.compile(r"IPY_MODEL_(\w+)")
+SOLUTION_TITLE = "#@title Solution to exercise {label} (double-click to show the code)"
 
 
 def source(cell: dict) -> str:
@@ -51,6 +69,16 @@ def source(cell: dict) -> str:
 
 def tags(cell: dict) -> list[str]:
     return cell.get("metadata", {}).get("tags", [])
+
+
+def with_source(cell: dict, text: str) -> dict:
+    """A copy of ``cell`` holding ``text``; ``cell`` itself when the text is unchanged, so that
+    untouched cells keep their line splitting byte for byte."""
+    if text == source(cell):
+        return cell
+    cell = copy.deepcopy(cell)
+    cell["source"] = text.splitlines(keepends=True)
+    return cell
 
 
 def colab_url(config: dict, relative: str) -> str:
@@ -104,7 +132,7 @@ def stub_for(solution: str, answer_names: list[str], label: str) -> str:
     return "\n".join(parts)
 
 
-# -- notebooks -----------------------------------------------------------------------
+# -- links between the versions -----------------------------------------------------
 
 def link_cell(text: str) -> dict:
     return {"cell_type": "markdown", "id": "exercise-links", "metadata": {"tags": [LINK_TAG]},
@@ -119,10 +147,18 @@ def solved_link_text(config: dict, name: str) -> str:
 
 
 def student_link_text(config: dict, name: str) -> str:
-    url = colab_url(config, f"notebooks/{name}")
+    url = colab_url(config, f"notebooks/colab/{name}")
     return ("**Exercise version.** Each exercise has a stub cell: write your answer there, run it, then "
             "run the check below it. Running past an exercise you have not done stops with a message "
-            f"that names it. The [solved version]({url}) has every answer.")
+            f"that names it. The [solved version]({url}) has every answer, hidden until you open it.")
+
+
+def colab_link_text(config: dict, name: str) -> str:
+    url = colab_url(config, f"notebooks/student/{name}")
+    return ("**Solved version.** Every answer is in this notebook, hidden in the cell after its exercise: "
+            "in Colab, double-click the cell's *Solution* title to show the code; in Jupyter, click the "
+            "three dots that stand for it. To do the exercises yourself first, "
+            f"[open the exercises in Colab]({url}), the same notebook with each answer replaced by a stub.")
 
 
 def with_links(notebook: dict, text: str) -> dict:
@@ -135,22 +171,14 @@ def with_links(notebook: dict, text: str) -> dict:
     return notebook
 
 
-def _clear(cell: dict) -> dict:
-    """``cell`` without its outputs. Its execution count stays: every output the
-    student notebook keeps comes from the solved notebook's one full run, and the
-    counts 1..n say so; blanking some of them would leave gaps that no run makes."""
-    cell = copy.deepcopy(cell)
-    if cell["cell_type"] == "code":
-        cell["outputs"] = []
-        cell["metadata"].pop("execution", None)
-    return cell
-
+# -- Markdown: MyST that Colab would show raw ------------------------------------------
 
 CITE = re.compile(r"\{cite:p\}`(?P<keys>[^`]+)`")
 DOC = re.compile(r"\{doc\}`(?P<text>[^`<]+?)\s*(?:<[^`>]+>)?`")
+BIBLIOGRAPHY = ROOT / "book" / "references.bib"
 
 
-def citations(bib: Path = ROOT / "book" / "references.bib") -> dict[str, str]:
+def citations(bib: Path = BIBLIOGRAPHY) -> dict[str, str]:
     """Each bibliography key as the book prints it: "Kingma and Welling, 2014"."""
     from pybtex.database import parse_file  # comes with sphinxcontrib-bibtex
 
@@ -162,58 +190,181 @@ def citations(bib: Path = ROOT / "book" / "references.bib") -> dict[str, str]:
     return out
 
 
-def plain_roles(markdown: str, cited: dict[str, str]) -> str:
-    """MyST roles that Colab would show raw, as plain text: citations and page links."""
-    markdown = CITE.sub(lambda m: "(" + "; ".join(cited[k.strip()] for k in m["keys"].split(",")) + ")", markdown)
+def citation_links(bib: Path = BIBLIOGRAPHY) -> dict[str, str]:
+    """Where each cited work can be read: its DOI, arXiv page or URL (keys with none are left out)."""
+    from pybtex.database import parse_file
+
+    out = {}
+    for key, entry in parse_file(str(bib)).entries.items():
+        fields = {name.lower(): value for name, value in entry.fields.items()}
+        if "doi" in fields:
+            out[key] = f"https://doi.org/{fields['doi']}"
+        elif fields.get("archiveprefix", "").lower() == "arxiv" and "eprint" in fields:
+            out[key] = f"https://arxiv.org/abs/{fields['eprint']}"
+        elif "url" in fields:
+            out[key] = fields["url"]
+    return out
+
+
+def plain_roles(markdown: str, cited: dict[str, str], links: dict[str, str] | None = None) -> str:
+    """MyST roles that Colab would show raw, as plain text: citations (linked to the work where
+    ``links`` has it) and page links."""
+    links = links or {}
+
+    def cite(key: str) -> str:
+        return f"[{cited[key]}]({links[key]})" if key in links else cited[key]
+
+    markdown = CITE.sub(lambda m: "(" + "; ".join(cite(k.strip()) for k in m["keys"].split(",")) + ")", markdown)
     return DOC.sub(lambda m: " ".join(m["text"].split()) + " (in the book)", markdown)
 
 
-def plain_exercise(markdown: str) -> str:
-    """MyST's exercise box as Markdown Colab can read; the solution fence removed."""
+def plain_exercise(markdown: str, labelled: bool = False) -> str:
+    """MyST's exercise box as Markdown Colab can read; the solution fence removed. ``labelled``
+    names the exercise by its label, as the stubs and the Colab solution titles do."""
     markdown = SOLUTION_START.sub("", markdown)
-    return EXERCISE.sub(lambda m: "> **Exercise.** " + m["body"].strip().replace("\n", "\n> ") + "\n", markdown)
+
+    def box(match: re.Match) -> str:
+        label = re.search(r"^:label:\s*(\S+)", match["options"], re.MULTILINE)
+        name = f"Exercise {label[1]}." if labelled and label else "Exercise."
+        return f"> **{name}** " + match["body"].strip().replace("\n", "\n> ") + "\n"
+
+    return EXERCISE.sub(box, markdown)
+
+
+def split_at_solutions(markdown: str, label: str | None) -> tuple[list[tuple[str, str | None]], str | None]:
+    """``markdown`` cut at its solution fences, fences dropped: each non-empty part with the
+    label of the dropdown it lies in (None outside), and the label still open at its end.
+    ``label`` is the one open where the cell starts."""
+    parts, position = [], 0
+    for fence in SOLUTION_FENCE.finditer(markdown):
+        parts.append((markdown[position:fence.start()], label))
+        label = (fence["label"] or "?") if fence["kind"] == "start" else None
+        position = fence.end()
+        while markdown.startswith("\n", position):  # the blank lines after a fence go with it
+            position += 1
+    parts.append((markdown[position:], label))
+    return [(text, inside) for text, inside in parts if text.strip()], label
+
+
+def details(markdown: str, label: str) -> str:
+    """Markdown from inside a solution dropdown, folded away as HTML that Jupyter and Colab render."""
+    return (f"<details>\n<summary>Solution to exercise {label}: show the explanation</summary>\n\n"
+            f"{markdown.strip()}\n\n</details>")
+
+
+# -- widget state --------------------------------------------------------------------
+
+def widget_views(notebook: dict) -> list[str]:
+    """The model ids of every widget output (tqdm progress bars) in ``notebook``."""
+    return [output["data"][WIDGET_VIEW]["model_id"] for cell in notebook["cells"]
+            for output in cell.get("outputs", []) if WIDGET_VIEW in output.get("data", {})]
+
+
+def with_widget_state(version: dict, solved: dict) -> dict:
+    """``version`` with the part of ``solved``'s widget state that its widget outputs show:
+    each shown model and the models it names (children, layouts, styles). Without that
+    state Jupyter prints "Error displaying widget: model not found" for each kept output."""
+    state = solved["metadata"].get("widgets", {}).get(WIDGET_STATE, {})
+    models = state.get("state", {})
+    wanted, kept = widget_views(version), set()
+    while wanted:
+        model_id = wanted.pop()
+        if model_id in models and model_id not in kept:
+            kept.add(model_id)
+            wanted += WIDGET_REFERENCE.findall(json.dumps(models[model_id]["state"]))
+    version["metadata"].pop("widgets", None)
+    if kept:
+        version["metadata"]["widgets"] = {
+            WIDGET_STATE: {**state, "state": {k: v for k, v in models.items() if k in kept}}}
+    return version
+
+
+# -- the two versions ----------------------------------------------------------------
+
+def _clear(cell: dict) -> dict:
+    """``cell`` without its outputs. Its execution count stays: every output the
+    student notebook keeps comes from the solved notebook's one full run, and the
+    counts 1..n say so; blanking some of them would leave gaps that no run makes."""
+    cell = copy.deepcopy(cell)
+    if cell["cell_type"] == "code":
+        cell["outputs"] = []
+        cell["metadata"].pop("execution", None)
+    return cell
+
+
+def generated(version: dict, solved: dict, name: str, config: dict, link_text: str) -> dict:
+    """The finishing touches both versions share: widget state, link cell, and a note in the
+    metadata that the file is generated, from which notebook, by which tool."""
+    version = with_widget_state(version, solved)
+    version["metadata"]["aecourse"] = {"generated_from": f"notebooks/{name}", "generated_by": GENERATOR,
+                                       "note": "generated: edit the source notebook, then re-run the tool"}
+    return with_links(version, link_text)
 
 
 def student_version(notebook: dict, config: dict, name: str) -> dict:
+    """The exercise version: answers replaced by stubs, the solution dropdowns gone."""
     cells = notebook["cells"]
     cited = citations()
     out: list[dict] = []
-    i = 0
-    while i < len(cells):
-        cell = cells[i]
+    label: str | None = None
+    for i, cell in enumerate(cells):
         text = source(cell)
-        if cell["cell_type"] == "markdown" and "{solution-end}" in text:
-            i += 1
+        if cell["cell_type"] == "markdown":
+            parts, label = split_at_solutions(text, label)
+            shown = "\n\n".join(plain_roles(plain_exercise(part), cited) for part, inside in parts if inside is None)
+            if shown:
+                out.append(with_source(cell, shown))
             continue
         if SOLUTION_TAG in tags(cell):
-            label = re.search(r"\{solution-start\} (\S+)", "".join(source(c) for c in cells[max(0, i - 3):i]))
-            check = next(c for c in cells[i + 1:] if c["cell_type"] == "code")
-            match = CHECK_CALL.search(source(check))
+            check = next((c for c in cells[i + 1:] if c["cell_type"] == "code"), None)
+            match = CHECK_CALL.search(source(check)) if check else None
             if label is None or match is None:
                 raise ValueError(f"{name}: solution cell {i} needs a {{solution-start}} label before it and a check after it")
             names = [a.strip() for a in match["args"].split(",") if a.strip().isidentifier()]
             stub = _clear(cell)
-            stub["source"] = stub_for(text, names, label[1]).splitlines(keepends=True)
+            stub["source"] = stub_for(text, names, label).splitlines(keepends=True)
             stub["metadata"]["tags"] = [STUB_TAG]
             out.append(stub)
-            i += 1
-            continue
-        if cell["cell_type"] == "code" and CHECK_CALL.match(text):
+        elif cell["cell_type"] == "code" and CHECK_CALL.match(text):
             out.append(_clear(cell))
-            i += 1
-            continue
-        if cell["cell_type"] == "markdown":
-            plain = plain_roles(plain_exercise(text) if "{exercise}" in text else text, cited)
-            if plain != text:
-                cell = copy.deepcopy(cell)
-                cell["source"] = plain.splitlines(keepends=True)
-        out.append(cell)
-        i += 1
+        else:
+            out.append(cell)
     student = copy.deepcopy(notebook)
     student["cells"] = out
-    student["metadata"].pop("widgets", None)  # widget views need a live kernel anyway
-    return with_links(student, student_link_text(config, name))
+    return generated(student, notebook, name, config, student_link_text(config, name))
 
+
+def hidden_solution(cell: dict, label: str) -> dict:
+    """A solution code cell that Colab and Jupyter show folded: a title line, Colab's form view,
+    Jupyter's hidden source. Its outputs, those of the solved run, stay."""
+    cell = with_source(copy.deepcopy(cell), SOLUTION_TITLE.format(label=label) + "\n" + source(cell))
+    cell["metadata"]["cellView"] = "form"
+    cell["metadata"].setdefault("jupyter", {})["source_hidden"] = True
+    return cell
+
+
+def colab_version(notebook: dict, config: dict, name: str) -> dict:
+    """The solved version for Colab: plain Markdown, every solution folded until opened."""
+    cited, links = citations(), citation_links()
+    out: list[dict] = []
+    label: str | None = None
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            parts, label = split_at_solutions(source(cell), label)
+            shown = "\n\n".join(plain_roles(plain_exercise(part, labelled=True), cited, links) if inside is None
+                                else details(plain_roles(part, cited, links), inside) for part, inside in parts)
+            if shown:
+                out.append(with_source(cell, shown))
+        elif cell["cell_type"] == "code" and label is not None:
+            out.append(hidden_solution(cell, label))
+        else:
+            out.append(cell)
+    colab = copy.deepcopy(notebook)
+    colab["cells"] = out
+    return generated(colab, notebook, name, config, colab_link_text(config, name))
+
+
+# -- files ---------------------------------------------------------------------------
 
 def dump(notebook: dict) -> str:
     """JSON as nbformat writes it, so that files round-trip byte for byte."""
@@ -227,7 +378,8 @@ def planned_files(root: Path = ROOT) -> dict[Path, str]:
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         solved = with_links(json.loads(path.read_text()), solved_link_text(config, path.name))
         files[path] = dump(solved)
-        files[root / "notebooks" / "student" / path.name] = dump(student_version(solved, config, path.name))
+        for folder, version in (("student", student_version), ("colab", colab_version)):
+            files[root / "notebooks" / folder / path.name] = dump(version(solved, config, path.name))
     return files
 
 
