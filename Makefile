@@ -4,13 +4,21 @@
 #                notebooks, and the built pages opened in Debian's Chromium (which
 #                it installs when run as root, and otherwise asks for)
 # Both create the virtual environment on first use.
+# And one for the floors in pyproject.toml:
+#   make test-oldest   set up .venv-oldest from requirements-oldest.txt (the oldest
+#                      torch/torchvision) and run the package tests and the notebooks
+#                      there, without the book and the browser
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test setup clean
+OLDEST := .venv-oldest
+OLDEST_BIN := $(OLDEST)/bin
+OLDEST_STAMP := $(OLDEST)/.installed
+
+.PHONY: book test test-oldest setup clean
 
 setup: $(STAMP)
 
@@ -29,6 +37,20 @@ test: $(STAMP)
 	@tools/ensure_chromium.sh
 	$(MAKE) --no-print-directory book
 	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" AECOURSE_FAST=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
+
+$(OLDEST_STAMP): requirements-oldest.txt pyproject.toml
+	test -x $(OLDEST_BIN)/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST_BIN)/python -m pip install --quiet --upgrade pip
+	$(OLDEST_BIN)/python -m pip install --quiet -r requirements-oldest.txt
+	$(OLDEST_BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(OLDEST_STAMP)
+
+# The book's and the browser's tests need jupyter-book and Chromium, which the oldest set leaves out.
+test-oldest: $(OLDEST_STAMP)
+	@test -n "$$AECOURSE_DATA" || { echo "make test-oldest: set AECOURSE_DATA to a folder holding MNIST/raw (tests never download). With a network: $(OLDEST_BIN)/python -m aecourse.data ./data && AECOURSE_DATA=./data make test-oldest"; exit 2; }
+	$(OLDEST_BIN)/python -c "import torch, torchvision, numpy; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'numpy', numpy.__version__)"
+	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" AECOURSE_FAST=1 $(OLDEST_BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider \
+		--ignore=tests/test_book.py --ignore=tests/test_browser.py tests notebooks/*.ipynb
 
 clean:
 	rm -rf _build

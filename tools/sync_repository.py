@@ -1,8 +1,11 @@
-"""Copy the repository URL from _config.yml into every place that needs it.
+"""Copy the repository URL and the package version into every place that needs them.
 
-`_config.yml`'s `repository.url` is the one place that names the repository.
-The Colab buttons read it at build time; the notebooks' first cell (tagged
-`colab-setup`) and `pyproject.toml` cannot, so this script writes it there:
+`_config.yml`'s `repository.url` is the one place that names the repository,
+and `aecourse/__init__.py`'s `__version__` the one place that names the release.
+The Colab buttons read the URL at build time and `pyproject.toml` reads the
+version; the notebooks' first cell (tagged `colab-setup`) can read neither, as
+it runs before `aecourse` is installed, and `pyproject.toml`'s URL is plain
+text. So this script writes them there:
 
     python tools/sync_repository.py          # rewrite
     python tools/sync_repository.py --check  # exit 1 if anything is out of date
@@ -23,6 +26,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_TAG = "colab-setup"
 URL_LINE = re.compile(r'^REPO_URL = ".*"$', re.MULTILINE)
+VERSION_LINE = re.compile(r'^AECOURSE_VERSION = ".*"$', re.MULTILINE)
+PACKAGE_VERSION = re.compile(r'^__version__ = "(?P<version>[^"]+)"$', re.MULTILINE)
 PYPROJECT_LINE = re.compile(r'^Repository = ".*"$', re.MULTILINE)
 
 
@@ -31,15 +36,21 @@ def repository_url(root: Path = ROOT) -> str:
     return config["repository"]["url"].rstrip("/")
 
 
+def package_version(root: Path = ROOT) -> str:
+    """``aecourse.__version__``, read as text (importing would need torch)."""
+    return PACKAGE_VERSION.search((root / "aecourse" / "__init__.py").read_text())["version"]
+
+
 def setup_cells(notebook: dict) -> list[dict]:
     return [c for c in notebook["cells"] if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
 
 
-def synced_notebook(text: str, url: str) -> str:
+def synced_notebook(text: str, url: str, version: str) -> str:
     notebook = json.loads(text)
     for cell in setup_cells(notebook):
         source = "".join(cell["source"])
         source = URL_LINE.sub(f'REPO_URL = "{url}"', source)
+        source = VERSION_LINE.sub(f'AECOURSE_VERSION = "{version}"', source)
         cell["source"] = source.splitlines(keepends=True)
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
@@ -49,11 +60,12 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="report stale files, change nothing")
     args = parser.parse_args()
     url = repository_url()
+    version = package_version()
     stale = []
     targets = sorted((ROOT / "notebooks").glob("*.ipynb"))
     for path in targets:
         old = path.read_text()
-        new = synced_notebook(old, url)
+        new = synced_notebook(old, url, version)
         if json.loads(new) != json.loads(old):
             stale.append(path)
             if not args.check:
