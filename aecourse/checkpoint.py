@@ -38,9 +38,14 @@ def bundled_checkpoint(name: str) -> Path:
     return BUNDLED / name
 
 
+def trained_dir() -> Path:
+    """The folder of a reader's own trained checkpoints, in their cache."""
+    return user_cache_dir() / "checkpoints"
+
+
 def trained_checkpoint(name: str) -> Path:
     """Where a reader's own training of checkpoint ``name`` is saved: their cache."""
-    return user_cache_dir() / "checkpoints" / name
+    return trained_dir() / name
 
 
 def find_checkpoint(name: str) -> Path | None:

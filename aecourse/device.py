@@ -27,10 +27,15 @@ def get_device() -> torch.device:
         return torch.device(forced)
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def mps_available() -> bool:
+    """True on a Mac whose torch can use Apple's GPU through MPS."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
 
 
 def synchronize(device: torch.device | str) -> None:

@@ -31,22 +31,17 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "mps: runs on Apple's MPS; skipped, with the reason shown, where there is none")
 
 
-def _mps_available() -> bool:
-    import torch
-
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
-
-
 def _device_param(name: str):
     import torch
+
+    from aecourse.device import mps_available
 
     if name == "cuda":
         reason = "no CUDA device on this machine (torch.cuda.is_available() is False)"
         return pytest.param(name, marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason=reason)])
     if name == "mps":
         reason = "no Apple MPS device on this machine (torch.backends.mps.is_available() is False)"
-        return pytest.param(name, marks=[pytest.mark.mps, pytest.mark.skipif(not _mps_available(), reason=reason)])
+        return pytest.param(name, marks=[pytest.mark.mps, pytest.mark.skipif(not mps_available(), reason=reason)])
     return pytest.param(name)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ def setup_cell() -> str:
     return "".join(next(c for c in cells if "colab-setup" in c["metadata"].get("tags", []))["source"])
 
 
-def run_cell(monkeypatch, installed: str | None) -> list[list[str]]:
+def run_cell(monkeypatch, installed: str | None, pip_fails: bool = False) -> list[list[str]]:
     """Run the setup cell with ``installed`` as the installed aecourse; return the pip commands."""
     calls: list[list[str]] = []
 
@@ -38,29 +40,57 @@ def run_cell(monkeypatch, installed: str | None) -> list[list[str]]:
             raise importlib.metadata.PackageNotFoundError(name)
         return installed
 
+    def pip(command, **kwargs):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 1 if pip_fails else 0, "",
+                                           "ERROR: Could not find a version that satisfies the requirement")
+
     real_version = importlib.metadata.version
     monkeypatch.setattr(importlib.metadata, "version", version)
-    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append(command))
+    monkeypatch.setattr(subprocess, "run", pip)
     exec(compile(setup_cell(), "colab-setup", "exec"), {})  # noqa: S102 - the course's own cell
     return calls
 
 
-def test_a_fresh_runtime_installs_the_pinned_release_with_its_dependencies(monkeypatch):
+def test_a_fresh_machine_installs_the_pinned_release_with_its_dependencies(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     (command,) = run_cell(monkeypatch, installed=None)
     assert command[-1].endswith(f"/autoencoders-in-pytorch@v{RELEASE}"), command
     assert command[-1].startswith("git+https://github.com/")
-    assert "--no-deps" not in command, "a first install needs matplotlib, tqdm, ipywidgets, psutil"
+    assert "--no-deps" not in command, "a machine without them needs matplotlib, tqdm, ipywidgets, psutil"
     assert not any("torch" in part for part in command[:-1])
 
 
-def test_another_release_is_replaced_alone(monkeypatch):
-    (command,) = run_cell(monkeypatch, installed="0.1.0")
+@pytest.mark.parametrize("installed", [None, "0.1.0"])
+def test_in_colab_only_aecourse_changes(monkeypatch, installed):
+    """Colab has every dependency (older ipywidgets among them): pip must touch nothing else."""
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    (command,) = run_cell(monkeypatch, installed=installed)
     assert command[-1].endswith(f"@v{RELEASE}")
-    assert "--force-reinstall" in command and "--no-deps" in command, "swap aecourse, keep Colab's torch"
+    assert "--force-reinstall" in command and "--no-deps" in command
+
+
+def test_another_release_is_replaced(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    (command,) = run_cell(monkeypatch, installed="0.1.0")
+    assert command[-1].endswith(f"@v{RELEASE}") and "--upgrade" in command
 
 
 def test_the_right_release_installs_nothing(monkeypatch):
     assert run_cell(monkeypatch, installed=RELEASE) == []
+
+
+def test_a_failed_install_shows_pips_reason(monkeypatch):
+    with pytest.raises(RuntimeError, match=f"could not install git\\+.*@v{RELEASE}:\nERROR: Could not find"):
+        run_cell(monkeypatch, installed=None, pip_fails=True)
+
+
+def test_every_chapter_has_the_same_setup_cell():
+    """Only tools/sync_repository.py writes two of its lines; the rest must not drift apart."""
+    cells = {"".join(next(c for c in json.loads(p.read_text())["cells"]
+                          if "colab-setup" in c["metadata"].get("tags", []))["source"])
+             for p in sorted(NOTEBOOK.parent.glob("0*.ipynb"))}
+    assert len(cells) == 1, "the chapters' setup cells differ"
 
 
 def test_an_old_import_in_a_long_lived_kernel_says_restart(monkeypatch):
@@ -87,4 +117,6 @@ def test_a_mismatch_names_both_versions_and_the_command_that_fixes_it(monkeypatc
 
 def test_the_package_and_its_metadata_agree():
     """pyproject.toml reads the version from aecourse/__init__.py: one source."""
-    assert importlib.metadata.version("aecourse") == RELEASE
+    assert importlib.metadata.version("aecourse") == RELEASE, (
+        "the installed metadata is stale: run pip install --no-deps -e . (make setup does)"
+    )

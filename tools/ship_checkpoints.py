@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from aecourse.checkpoint import trained_checkpoint  # noqa: E402
+from aecourse.checkpoint import trained_dir  # noqa: E402
 
 REPOSITORY_CHECKPOINTS = ROOT / "aecourse" / "checkpoints"
 
@@ -31,7 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--move", action="store_true", help="move the files (default: only list them)")
     args = parser.parse_args()
-    cache = trained_checkpoint("x").parent
+    cache = trained_dir()
     found = sorted(cache.glob("*.pt")) if cache.is_dir() else []
     if not found:
         print(f"no retrained checkpoints in {cache}; run a notebook with AECOURSE_RETRAIN=1 first")
