@@ -65,14 +65,19 @@ def test_notebook_is_in_the_table_of_contents(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_first_cell_sets_up_colab_without_touching_torch(path: Path) -> None:
+def test_first_cell_pins_aecourse_without_touching_torch(path: Path) -> None:
+    """The install cell pins the release the notebook was run with, and checks it at import."""
+    import aecourse
+
     first = code_cells(load(path))[0]
     text = source(first)
     assert "colab-setup" in tags(first)
-    assert 'find_spec("aecourse") is None' in text, "install only when aecourse is missing"
-    assert "git+{REPO_URL}" in text
+    assert f'AECOURSE_VERSION = "{aecourse.__version__}"' in text, "run python tools/sync_repository.py"
+    assert 'git+{REPO_URL}@v{AECOURSE_VERSION}' in text, "install the pinned release tag, never main"
+    assert "aecourse.require_version(AECOURSE_VERSION, REPO_URL)" in text
     assert not re.search(r"pip install[^\n]*\btorch", text), "the setup cell must not (re)install torch"
     assert "runtime_report()" in text, "the setup cell prints the device (and the Colab GPU hint)"
+    assert f"aecourse {aecourse.__version__} |" in text_of(first), "the stored run used this release"
 
 
 def test_repository_url_is_synced_from_config() -> None:
