@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +45,12 @@ def test_bibliography_holds_the_course_references(html: Path) -> None:
         assert author in page
 
 
-def test_solutions_fold_away(html: Path) -> None:
-    page = (html / "notebooks" / "01_linear_autoencoder.html").read_text()
-    assert page.count('class="solution dropdown') >= 3 or page.count("dropdown") >= 3
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_solution_folds_away(html: Path, notebook: Path) -> None:
+    """One folded solution box per exercise: the theme's other dropdowns do not count."""
+    exercises = len(re.findall(r"```\{exercise\}", notebook.read_text()))
+    page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+    assert exercises >= 3 and page.count('class="solution dropdown') == exercises
 
 
 def test_every_inline_script_appears_once(html: Path) -> None:

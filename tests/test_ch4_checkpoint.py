@@ -35,6 +35,35 @@ def test_kept_checkpoint_loads_into_the_notebooks_model(name, latent_dim):
     assert logits.shape == (4, 1, 28, 28) and mu.shape == (4, latent_dim)
 
 
+@pytest.mark.parametrize(("name", "latent_dim"), [("ch4_conv_vae.pt", 32), ("ch4_conv_vae_2d.pt", 2)])
+def test_shipped_weights_reproduce_their_stored_test_score(name, latent_dim, use_mnist):
+    """The shipped weights, evaluated on the 10,000 test digits now, score what training stored.
+
+    Each evaluation draws a fresh z per image, so the two scores differ by sampling noise.
+    Bounded by three standard errors of the mean over images (a generous bound: only z
+    differs between the runs, not the images); a wrong or stale checkpoint misses by far more.
+    """
+    from aecourse.data import load_mnist
+    from aecourse.vae import bernoulli_nll, kl_to_standard_normal
+
+    model = notebook_model_class()(latent_dim=latent_dim)
+    stored = load_checkpoint(bundled_checkpoint(name), model)["curves"]["neg_elbo"][-1]
+    test = load_mnist(train=False)
+    model.eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        scores = []
+        for batch in test.images.split(1000):
+            logits, mu, logvar = model(batch)
+            scores += [float(bernoulli_nll(l, x) + kl_to_standard_normal(m, v))
+                       for l, x, m, v in zip(logits, batch, mu.unsqueeze(1), logvar.unsqueeze(1))]
+    scores = torch.tensor(scores)
+    standard_error = float(scores.std()) / len(scores) ** 0.5
+    assert abs(float(scores.mean()) - stored) < 3 * standard_error, (
+        f"{name}: test -ELBO {float(scores.mean()):.2f} now, {stored:.2f} stored (standard error {standard_error:.2f})"
+    )
+
+
 def test_kept_checkpoint_is_small():
     assert bundled_checkpoint("ch4_conv_vae.pt").stat().st_size < 6_000_000
 

@@ -41,7 +41,7 @@ def test_missing_and_unexpected_keys_are_listed(tmp_path):
 
 
 def test_missing_file_says_how_to_get_one(tmp_path):
-    with pytest.raises(CheckpointError, match="RETRAIN"):
+    with pytest.raises(CheckpointError, match=r'os\.environ\["AECOURSE_RETRAIN"\] = "1"'):
         load_checkpoint(tmp_path / "none.pt", small())
 
 

@@ -70,7 +70,6 @@ def test_decode_one_returns_an_image_and_keeps_the_training_mode():
 
 
 def test_explorer_has_a_slider_per_code_and_redraws_when_one_moves():
-    pytest.importorskip("ipywidgets")
     box = latent_explorer(CodeToImage(), torch.tensor([0.5, -1.0]), spread=2.0)
     sliders = box.children[0].children
     assert [s.value for s in sliders] == [0.5, -1.0]
