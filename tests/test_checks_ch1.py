@@ -90,15 +90,23 @@ def test_wrong_length_rejected():
 
 
 def test_mended_loop_stub_and_unfinished():
-    """The ... stub and a NotImplementedError body both give 'Not done yet'."""
+    """The ... placeholder and the stub's ExerciseNotDone give 'Not done yet'; a
+    NotImplementedError of the student's own is reported as an error in the answer."""
+    from aecourse.checks import ExerciseNotDone
+
     assert ch1.mended_loop(...).message.startswith("Not done yet")
+
+    def stub(x, steps, lr):
+        raise ExerciseNotDone("ex-ch1-loop", "train_raw")
+
+    assert ch1.mended_loop(stub).message.startswith("Not done yet")
 
     def unfinished(x, steps, lr):
         raise NotImplementedError("write the loop")
 
     result = ch1.mended_loop(unfinished)
     assert not result.passed
-    assert result.message.startswith("Not done yet")
+    assert result.message.startswith("Not yet") and "NotImplementedError: write the loop" in result.message
 
 
 def test_mended_loop_crash_is_reported():

@@ -57,16 +57,63 @@ def test_stub_is_not_done(stub):
     assert calls == []
 
 
-def test_not_implemented_is_not_done():
-    """An answer that raises NotImplementedError gives 'Not done yet'."""
+def test_only_the_stub_is_not_done():
+    """The stub's ExerciseNotDone reads 'Not done yet'; any other NotImplementedError is an error."""
+    from aecourse.checks import ExerciseNotDone
+
+    def stub(x):
+        raise ExerciseNotDone("ex-test", "double")
+
+    result = check_double(stub)
+    assert not result.passed and result.message.startswith("Not done yet (doubling)")
 
     def unfinished(x):
-        raise NotImplementedError
+        raise NotImplementedError("half written")
 
     result = check_double(unfinished)
+    assert not result.passed and result.message.startswith("Not yet (doubling)")
+    assert "raised NotImplementedError: half written" in result.message
+
+
+def test_a_misspelled_forward_is_not_called_unfinished():
+    """nn.Module raises NotImplementedError when forward is missing: a typo, not a stub."""
+    import torch
+    from torch import nn
+
+    class Doubler(nn.Module):
+        def foward(self, x):  # sic
+            return 2 * x
+
+    model = Doubler()
+    result = check_double(lambda x: model(torch.tensor(float(x))))
+    assert result.message.startswith("Not yet (doubling)") and "forward" in result.message
+
+
+def test_an_error_in_the_checks_own_code_is_not_blamed_on_the_students_code():
+    """The answer ran without error; the check's own code failed on what it returned."""
+    from aecourse.checks import ch4
+
+    result = ch4.kl_divergence(lambda mu, logvar: "a number")
     assert not result.passed
-    assert result.message.startswith("Not done yet (doubling)")
-    assert "NotImplementedError" in result.message
+    assert "the check could not use what your answer returned: ValueError" in result.message
+    assert "running your answer raised" not in result.message
+
+
+def test_a_check_leaves_the_notebooks_random_stream_alone():
+    """Checks seed their own data; re-running one must not change what later cells draw."""
+    import torch
+
+    @check("seeds")
+    def reseeds(answer):
+        torch.manual_seed(0)
+        torch.rand(5)
+        return "ok"
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    assert reseeds(1).passed
+    assert torch.equal(torch.rand(3), expected)
 
 
 class StudentError(Exception):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
+import sysconfig
 import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
+
+import torch
 
 F = TypeVar("F", bound=Callable[..., "CheckResult"])
 
@@ -58,12 +62,35 @@ def is_stub(answer: Any) -> bool:
     return answer is Ellipsis or answer is None
 
 
+_PACKAGE = Path(__file__).resolve().parent.parent
+_LIBRARIES = tuple({Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _is_students(filename: str) -> bool:
+    """True for code the student wrote: a notebook cell or their own file, neither
+    this package nor Python's or an installed library's."""
+    path = Path(filename).resolve()
+    return not any(path.is_relative_to(root) for root in (_PACKAGE, *_LIBRARIES))
+
+
+def _raised_in_answer(error: BaseException) -> bool:
+    """True if the traceback of ``error`` passes through the student's code."""
+    return any(_is_students(frame.f_code.co_filename) for frame, _ in traceback.walk_tb(error.__traceback__))
+
+
 def check(title: str) -> Callable[[F], F]:
     """Turn a body that raises :class:`Wrong` into a check that returns a verdict.
 
-    The body returns the success message. Errors raised by the student's own
-    code are reported as such (with the last line of their traceback), not as
-    a failure of the check.
+    The body returns the success message. Three things keep a verdict honest:
+
+    * only the stub's own :class:`ExerciseNotDone` (or a ``...`` left in place)
+      reads "Not done yet": any other ``NotImplementedError`` is an error in
+      the answer (a module whose ``forward`` is misspelled raises one);
+    * an error that passed through the student's code is reported as theirs;
+      one raised by the check's own code on what the answer returned is said
+      to be that, since the check may be at fault;
+    * the body runs under ``torch.random.fork_rng``: a check may seed and draw
+      as it likes, and the notebook's random stream continues as if it had not run.
     """
 
     def decorate(body: F) -> F:
@@ -72,16 +99,26 @@ def check(title: str) -> Callable[[F], F]:
             try:
                 if any(is_stub(a) for a in (*args, *kwargs.values())):
                     raise NotDone
-                result = CheckResult(True, f"Correct ({title}): {body(*args, **kwargs)}")
+                with torch.random.fork_rng():
+                    message = body(*args, **kwargs)
+                result = CheckResult(True, f"Correct ({title}): {message}")
             except NotDone:
                 result = CheckResult(False, f"Not done yet ({title}): replace the ... in the exercise cell, run it, then run this check again.")
-            except NotImplementedError:
-                result = CheckResult(False, f"Not done yet ({title}): your code still raises NotImplementedError.")
+            except ExerciseNotDone:
+                result = CheckResult(False, f"Not done yet ({title}): the exercise cell still holds its stub; write your answer there, run it, then run this check again.")
             except Wrong as reason:
                 result = CheckResult(False, f"Not yet ({title}): {reason}")
-            except Exception as error:  # the student's code crashed: say where, briefly
+            except Exception as error:
                 last = traceback.format_exception_only(type(error), error)[-1].strip()
-                result = CheckResult(False, f"Not yet ({title}): running your answer raised {last}")
+                if _raised_in_answer(error):  # the student's code crashed: say where, briefly
+                    result = CheckResult(False, f"Not yet ({title}): running your answer raised {last}")
+                else:
+                    result = CheckResult(
+                        False,
+                        f"Not yet ({title}): the check could not use what your answer returned: {last}. "
+                        "Look at what your answer returns (its type and shape); if it looks right, "
+                        "the check may be at fault: please report it.",
+                    )
             return result
 
         return run  # type: ignore[return-value]
