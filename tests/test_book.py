@@ -59,3 +59,12 @@ def test_every_inline_script_appears_once(html: Path) -> None:
     for page in [html / "book" / "intro.html", html / "notebooks" / "04_conv_vae.html"]:
         inline = re.findall(r"<script>(.*?)</script>", page.read_text(), flags=re.DOTALL)
         assert inline and len(inline) == len(set(inline)), page.name
+
+
+def test_the_book_never_reads_the_virtual_environments() -> None:
+    """Jupyter Book scans the whole tree: a venv the Makefile creates (the notebooks and
+    READMEs of installed packages) would fail the -W build unless excluded."""
+    makefile = (ROOT / "Makefile").read_text()
+    venvs = re.findall(r"^\w+ := (\.venv[\w-]*)$", makefile, flags=re.MULTILINE)
+    excluded = yaml.safe_load((ROOT / "_config.yml").read_text())["exclude_patterns"]
+    assert venvs and set(venvs) <= set(excluded), f"add {set(venvs) - set(excluded)} to exclude_patterns"
