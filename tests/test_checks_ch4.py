@@ -108,3 +108,87 @@ def test_sampler_rejects_a_graph():
 
     result = ch4.sample_prior(with_grad)
     assert not result.passed and "no_grad" in result.message
+
+
+# -- answers a student could write: correct ones written differently, and wrong ones --
+
+def test_reparameterize_accepts_correct_variants():
+    variants = [
+        lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape),
+        lambda mu, logvar: torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample(),
+        lambda mu, logvar: mu + torch.sqrt(torch.exp(logvar)) * torch.normal(0.0, 1.0, size=mu.shape),
+    ]
+    for answer in variants:
+        result = ch4.reparameterize(answer)
+        assert result.passed, result.message
+
+
+def test_reparameterize_rejects_shared_reseeded_and_cut_noise():
+    cases = {
+        "share their noise": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape[0], 1),
+        "every row got the same noise": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(1, mu.shape[1]),
+        "fresh on every call": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(
+            mu.shape, generator=torch.Generator().manual_seed(0)),
+        "eps must be standard normal": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * (torch.rand_like(mu) - 0.5),
+        "gradient does not reach logvar": lambda mu, logvar: mu + torch.exp(0.5 * logvar).detach() * torch.randn_like(mu),
+        "dz/dmu should be 1": lambda mu, logvar: mu.detach() + torch.exp(0.5 * logvar) * torch.randn_like(mu),
+        "sigma = exp(logvar / 2)": lambda mu, logvar: mu + torch.exp(logvar) * torch.randn_like(mu),
+    }
+    for expected, answer in cases.items():
+        result = ch4.reparameterize(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)
+
+
+def test_kl_accepts_correct_variants():
+    variants = [
+        lambda mu, logvar: 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(),
+        lambda mu, logvar: torch.distributions.kl_divergence(
+            torch.distributions.Normal(mu, (0.5 * logvar).exp()), torch.distributions.Normal(0.0, 1.0)).sum(),
+        lambda mu, logvar: (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).sum(dim=1).sum(),
+    ]
+    for answer in variants:
+        result = ch4.kl_divergence(answer)
+        assert result.passed, result.message
+
+
+def test_kl_rejects_detached_item_per_image_and_half_formulas():
+    def formula(mu, logvar):
+        return 0.5 * torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar)
+
+    cases = {
+        "must be a tensor": lambda mu, logvar: formula(mu, logvar).item(),
+        "carries no gradient": lambda mu, logvar: formula(mu, logvar).detach(),
+        "must be one number": lambda mu, logvar: 0.5 * torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar, dim=1),
+        "sign is flipped": lambda mu, logvar: -formula(mu, logvar),
+        "don't average": lambda mu, logvar: 0.5 * torch.mean(mu.pow(2) + logvar.exp() - 1 - logvar),
+        "to itself must be 0": lambda mu, logvar: 0.5 * torch.sum(mu.pow(2) + logvar.exp() - logvar),  # forgot the -1
+        "expected": lambda mu, logvar: 0.5 * torch.sum(mu.pow(2) + (2 * logvar).exp() - 1 - 2 * logvar),  # logvar read as log sigma
+        "does not reach both mu and logvar": lambda mu, logvar: formula(mu.detach(), logvar) + 0 * mu.sum(),
+    }
+    for expected, answer in cases.items():
+        result = ch4.kl_divergence(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)
+
+
+def test_loss_accepts_a_variant_that_returns_its_parts():
+    def with_parts(logits, x, mu, logvar, beta=1.0):
+        reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum()
+        kl = torch.distributions.kl_divergence(
+            torch.distributions.Normal(mu, (0.5 * logvar).exp()), torch.distributions.Normal(0.0, 1.0)).sum()
+        return reconstruction + beta * kl, reconstruction, kl
+
+    result = ch4.vae_loss(with_parts)
+    assert result.passed, result.message
+
+
+def test_loss_rejects_swapped_detached_item_and_no_default_beta():
+    cases = {
+        "swapped": lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy_with_logits(x, l, reduction="sum") + beta * good_kl(mu, lv),
+        "must be a tensor": lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu, lv, beta).item(),
+        "carries no gradient": lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu, lv, beta).detach(),
+        "default of 1.0": lambda l, x, mu, lv, beta: good_loss(l, x, mu, lv, beta),
+        "does not reach": lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu.detach(), lv, beta) + 0 * mu.sum(),
+    }
+    for expected, answer in cases.items():
+        result = ch4.vae_loss(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)

@@ -91,9 +91,9 @@ def test_a_misspelled_forward_is_not_called_unfinished():
 
 def test_an_error_in_the_checks_own_code_is_not_blamed_on_the_students_code():
     """The answer ran without error; the check's own code failed on what it returned."""
-    from aecourse.checks import ch4
+    from aecourse.checks import ch2
 
-    result = ch4.kl_divergence(lambda mu, logvar: "a number")
+    result = ch2.test_mse(lambda model, x: "a number")
     assert not result.passed
     assert "the check could not use what your answer returned: ValueError" in result.message
     assert "running your answer raised" not in result.message

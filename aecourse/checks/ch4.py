@@ -13,31 +13,73 @@ from aecourse.checks.core import Wrong, check
 from aecourse.vae import bernoulli_nll, kl_to_standard_normal
 
 
+def _tensor_result(got: object, what: str) -> Tensor:
+    """``got`` as a one-number tensor, or a :class:`Wrong` that says what it is instead."""
+    if isinstance(got, tuple) and got:
+        got = got[0]
+    if not isinstance(got, Tensor):
+        raise Wrong(
+            f"{what} must be a tensor, got a {type(got).__name__}: .item() or float() cuts the graph, "
+            "and nothing could train through it."
+        )
+    if got.numel() != 1:
+        raise Wrong(f"{what} must be one number, summed over images and dimensions; got shape {tuple(got.shape)}.")
+    return got
+
+
+def _close(got: Tensor, want: Tensor, rel: float = 1e-4) -> bool:
+    return torch.allclose(got, want, rtol=rel, atol=1e-6)
+
+
 @check("the reparameterisation")
 def reparameterize(answer: Callable[[Tensor, Tensor], Tensor]) -> str:
-    """``answer(mu, logvar)`` returns ``mu + exp(logvar / 2) * eps`` with fresh ``eps``."""
+    """``answer(mu, logvar)`` returns ``mu + exp(logvar / 2) * eps`` with fresh ``eps ~ N(0, I)``.
+
+    Two latent dimensions with different means and spreads, 100,000 rows: the
+    noise is tested per dimension, across dimensions (independent?) and across
+    calls (fresh?). Tolerances are five standard errors of that sample size.
+    """
     torch.manual_seed(0)
-    mu = torch.full((100_000, 2), 2.0, requires_grad=True)
-    logvar = torch.full((100_000, 2), math.log(9.0), requires_grad=True)
+    n = 100_000
+    sigma = torch.tensor([3.0, 0.5])
+    mu = torch.tensor([2.0, -1.0]).repeat(n, 1).requires_grad_()
+    logvar = (2 * sigma.log()).repeat(n, 1).requires_grad_()
     z = answer(mu, logvar)
     if not isinstance(z, Tensor) or z.shape != mu.shape:
         got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
         raise Wrong(f"z must have the shape of mu, {tuple(mu.shape)}; got {got}.")
-    mean, std = float(z.detach().mean()), float(z.detach().std())
-    if std < 1e-6:
+    noise = z.detach() - mu.detach()
+    if float(noise.abs().max()) < 1e-6:
         raise Wrong("z equals mu: add noise, eps * sigma with eps = torch.randn_like(mu).")
-    if math.isclose(std, 9.0, rel_tol=0.05):
-        raise Wrong("the spread is 9, the variance: logvar is log sigma^2, so sigma = exp(logvar / 2).")
-    if not (math.isclose(mean, 2.0, abs_tol=0.05) and math.isclose(std, 3.0, rel_tol=0.03)):
-        raise Wrong(f"for mu = 2, sigma^2 = 9 the samples have mean {mean:.2f} and std {std:.2f}; expected 2 and 3.")
+    if float(noise.std(dim=0).max()) < 1e-6:
+        raise Wrong("every row got the same noise: draw eps with the shape of mu (torch.randn_like(mu)), not one row for all.")
+    spread = noise.std(dim=0)
+    if _close(spread, sigma**2, rel=0.05):
+        raise Wrong("the spread is sigma^2, the variance: logvar is log sigma^2, so sigma = exp(logvar / 2).")
+    eps = noise / sigma
+    se = 1 / math.sqrt(n)
+    means, stds = eps.mean(dim=0), eps.std(dim=0)
+    if float(means.abs().max()) > 5 * se or float((stds - 1).abs().max()) > 5 * se / math.sqrt(2):
+        shown = ", ".join(f"mean {float(m):.3f} and std {float(d):.3f}" for m, d in zip(z.detach().mean(0), z.detach().std(0)))
+        raise Wrong(f"for mu = (2, -1) and sigma = (3, 0.5) the two dimensions of z have {shown}; "
+                    "expected mean 2 and std 3, then mean -1 and std 0.5. eps must be standard normal: torch.randn_like.")
+    correlation = float(torch.corrcoef(eps.T)[0, 1])
+    if abs(correlation) > 5 * se:
+        raise Wrong(f"the two latent dimensions share their noise (correlation {correlation:.2f}): "
+                    "draw eps with the shape of mu, not (n, 1).")
+    again = answer(mu, logvar)
+    if isinstance(again, Tensor) and torch.equal(again.detach(), z.detach()):
+        raise Wrong("two calls gave the same z: the noise must be fresh on every call (do not seed inside the function).")
     if z.grad_fn is None:
         raise Wrong("no gradient reaches mu and logvar: build z from them with + and *, not by sampling with torch.normal.")
     z.sum().backward()
-    if mu.grad is None or logvar.grad is None or float(logvar.grad.abs().sum()) == 0:
-        raise Wrong("the gradient does not reach both mu and logvar: z = mu + exp(logvar / 2) * eps.")
-    if not torch.allclose(mu.grad, torch.ones_like(mu)):
-        raise Wrong("dz/dmu should be 1: add mu itself, unscaled.")
-    return "mean 2 and spread 3 for mu = 2, sigma^2 = 9, and the gradient reaches both mu and logvar."
+    if mu.grad is None or not torch.allclose(mu.grad, torch.ones_like(mu)):
+        raise Wrong("dz/dmu should be 1: add mu itself, unscaled, and keep it in the graph.")
+    if logvar.grad is None or not torch.allclose(logvar.grad, 0.5 * noise, atol=1e-5):
+        raise Wrong("the gradient does not reach logvar as it should (dz/dlogvar = eps * sigma / 2): "
+                    "compute sigma from logvar inside the graph, z = mu + exp(logvar / 2) * eps.")
+    return ("means (2, -1) and spreads (3, 0.5) as mu and logvar ask, noise fresh on every call and "
+            "independent across dimensions, and the gradient reaches both mu and logvar.")
 
 
 def _posterior(seed: int, n: int = 6, k: int = 4) -> tuple[Tensor, Tensor]:
@@ -47,23 +89,41 @@ def _posterior(seed: int, n: int = 6, k: int = 4) -> tuple[Tensor, Tensor]:
 
 @check("the KL term")
 def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor]) -> str:
-    """``answer(mu, logvar)``: KL(q || N(0, I)) summed over latents and batch."""
-    if float(answer(torch.zeros(3, 2), torch.zeros(3, 2))) != 0.0:
-        raise Wrong("the KL of N(0, I) to itself must be 0.")
-    mu, logvar = _posterior(1)
-    got, want = float(answer(mu, logvar)), float(kl_to_standard_normal(mu, logvar))
-    if math.isclose(got, -want, rel_tol=1e-4):
-        raise Wrong("the sign is flipped: a KL divergence is never negative.")
-    if math.isclose(got, want / mu.numel(), rel_tol=1e-4) or math.isclose(got, want / mu.shape[0], rel_tol=1e-4):
-        raise Wrong("sum over latents and images, as the reconstruction term does (reduction='sum'); don't average.")
-    if not math.isclose(got, want, rel_tol=1e-4):
-        raise Wrong(f"got {got:.4f}, expected {want:.4f}: per dimension 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), with sigma^2 = exp(logvar).")
-    return f"{want:.4f} on a test posterior, and 0 for the prior itself."
+    """``answer(mu, logvar)``: KL(q || N(0, I)) summed over latents and batch, as a
+    tensor whose gradient reaches ``mu`` and ``logvar`` (it is part of the loss)."""
+    zero = _tensor_result(answer(torch.zeros(3, 2), torch.zeros(3, 2)), "the KL")
+    if float(zero.detach()) != 0.0:
+        raise Wrong(f"the KL of N(0, I) to itself must be 0; got {float(zero.detach()):.4f}.")
+    first = None
+    for seed, n, k in [(1, 6, 4), (5, 3, 7)]:
+        mu, logvar = (t.requires_grad_() for t in _posterior(seed, n, k))
+        got_tensor = _tensor_result(answer(mu, logvar), "the KL")
+        want_tensor = kl_to_standard_normal(mu.detach(), logvar.detach())
+        got, want = float(got_tensor.detach()), float(want_tensor)
+        first = want if first is None else first
+        if math.isclose(got, -want, rel_tol=1e-4):
+            raise Wrong("the sign is flipped: a KL divergence is never negative.")
+        if math.isclose(got, want / mu.numel(), rel_tol=1e-4) or math.isclose(got, want / n, rel_tol=1e-4):
+            raise Wrong("sum over latents and images, as the reconstruction term does (reduction='sum'); don't average.")
+        if not math.isclose(got, want, rel_tol=1e-4):
+            raise Wrong(f"for a {n} x {k} posterior got {got:.4f}, expected {want:.4f}: per dimension "
+                        "0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), with sigma^2 = exp(logvar).")
+        if got_tensor.grad_fn is None:
+            raise Wrong("the value is right, but it carries no gradient (detached, or computed under no_grad): "
+                        "the KL is part of the loss, and training needs its gradient.")
+        got_tensor.backward()
+        if mu.grad is None or logvar.grad is None or not (
+            _close(mu.grad, mu.detach()) and _close(logvar.grad, 0.5 * (logvar.detach().exp() - 1))
+        ):
+            raise Wrong("the value is right, but its gradient does not reach both mu and logvar as the formula's "
+                        "would: compute it from mu and logvar themselves, inside the graph.")
+    return f"{first:.4f} on a test posterior, and 0 for the prior itself."
 
 
 @check("the VAE loss")
 def vae_loss(answer: Callable[..., Tensor]) -> str:
-    """``answer(logits, x, mu, logvar, beta)``: summed Bernoulli NLL (from logits) + beta * KL."""
+    """``answer(logits, x, mu, logvar, beta=1.0)``: summed Bernoulli NLL (from logits) +
+    beta * KL, a tensor whose gradient reaches logits, mu and logvar."""
     g = torch.Generator().manual_seed(2)
     x = torch.rand(4, 1, 28, 28, generator=g)
     logits = 3 * torch.randn(4, 1, 28, 28, generator=g)
@@ -71,21 +131,36 @@ def vae_loss(answer: Callable[..., Tensor]) -> str:
     x[0, 0, 0, :4] = torch.tensor([1.0, 0.0, 1.0, 0.0])
     mu, logvar = _posterior(3, n=4, k=8)
     recon, kl = bernoulli_nll(logits, x), kl_to_standard_normal(mu, logvar)
-    for beta in (1.0, 4.0):
-        got = answer(logits, x, mu, logvar, beta)
-        if isinstance(got, tuple):
-            got = got[0]
-        got, want = float(got), float(recon + beta * kl)
-        if math.isclose(got, want, rel_tol=1e-5):
-            continue
-        if math.isclose(got, float(recon + kl), rel_tol=1e-5):
-            raise Wrong("beta is ignored: multiply the KL term by beta.")
-        probs = float(F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") + beta * kl)
-        if math.isclose(got, probs, rel_tol=1e-5):
-            raise Wrong("that is BCE on probabilities: saturated pixels are clamped at 100 nats. Use F.binary_cross_entropy_with_logits.")
-        if math.isclose(got, float(recon) / x.numel() + beta * float(kl), rel_tol=1e-4):
-            raise Wrong("the reconstruction term is averaged over pixels: use reduction='sum', as the KL is a sum.")
-        raise Wrong(f"for beta = {beta} got {got:.2f}, expected {want:.2f} (summed BCE from logits + beta * KL).")
+    for beta in (1.0, 4.0, None):
+        inputs = [t.clone().requires_grad_() for t in (logits, mu, logvar)]
+        try:
+            raw = answer(inputs[0], x, inputs[1], inputs[2]) if beta is None else answer(inputs[0], x, inputs[1], inputs[2], beta)
+        except TypeError as error:
+            if beta is None and "beta" in str(error):
+                raise Wrong("give beta a default of 1.0: the training loop calls vae_loss(logits, x, mu, logvar).") from None
+            raise
+        beta = 1.0 if beta is None else beta
+        total = _tensor_result(raw, "the loss")
+        got, want = float(total.detach()), float(recon + beta * kl)
+        if not math.isclose(got, want, rel_tol=1e-5):
+            if math.isclose(got, float(recon + kl), rel_tol=1e-5):
+                raise Wrong("beta is ignored: multiply the KL term by beta.")
+            probs = float(F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") + beta * kl)
+            if math.isclose(got, probs, rel_tol=1e-5):
+                raise Wrong("that is BCE on probabilities: saturated pixels are clamped at 100 nats. Use F.binary_cross_entropy_with_logits.")
+            if math.isclose(got, float(recon) / x.numel() + beta * float(kl), rel_tol=1e-4):
+                raise Wrong("the reconstruction term is averaged over pixels: use reduction='sum', as the KL is a sum.")
+            swapped = float(F.binary_cross_entropy_with_logits(x, logits, reduction="sum") + beta * kl)
+            if math.isclose(got, swapped, rel_tol=1e-5):
+                raise Wrong("the arguments of binary_cross_entropy_with_logits are swapped: the logits come first, the images (targets) second.")
+            raise Wrong(f"for beta = {beta} got {got:.2f}, expected {want:.2f} (summed BCE from logits + beta * KL).")
+        if total.grad_fn is None:
+            raise Wrong("the value is right, but it carries no gradient: return the tensor itself, not a detached copy.")
+        total.backward()
+        expected = (torch.sigmoid(logits) - x, beta * mu, beta * 0.5 * (logvar.exp() - 1))
+        if any(t.grad is None or not _close(t.grad, e) for t, e in zip(inputs, expected)):
+            raise Wrong("the value is right, but its gradient does not reach the logits, mu and logvar as it should: "
+                        "build the loss from those tensors, inside the graph.")
     return "summed BCE on logits plus beta times the KL, exact even where the Sigmoid saturates."
 
 
