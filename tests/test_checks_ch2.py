@@ -132,3 +132,177 @@ def test_make_decoder_wants_a_sigmoid_output():
 def test_make_decoder_rejects_hard_coded_sizes():
     result = ch2.make_decoder(hard_coded_decoder)
     assert not result.passed and "[10, 7, 3]" in result.message
+
+
+# -- answers a student could write: correct ones written differently, and wrong ones --
+
+def test_training_step_accepts_correct_variants():
+    def zero_first(model, optimizer, loss_fn, batch):
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(batch), batch)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    def grads_by_hand(model, optimizer, loss_fn, batch):
+        for parameter in model.parameters():
+            parameter.grad = None
+        loss = loss_fn(model(batch), batch)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    for step in (zero_first, grads_by_hand):
+        result = ch2.training_step(step)
+        assert result.passed, result.message
+
+
+def test_training_step_names_only_causes_it_tested():
+    def swapped(model, optimizer, loss_fn, batch):
+        loss = loss_fn(batch, model(batch))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def ignores_loss_fn(model, optimizer, loss_fn, batch):
+        loss = nn.functional.mse_loss(model(batch), batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def zero_grad_between(model, optimizer, loss_fn, batch):
+        loss = loss_fn(model(batch), batch)
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+        return loss.item()
+
+    def loss_after_the_update(model, optimizer, loss_fn, batch):
+        good_step(model, optimizer, loss_fn, batch)
+        return loss_fn(model(batch), batch).item()
+
+    cases = {
+        "swapped": swapped,
+        "not on the loss_fn passed in": ignores_loss_fn,
+        "did not change": zero_grad_between,
+        "computed before the update": loss_after_the_update,
+        "piled up": no_zero_grad_step,
+    }
+    for expected, step in cases.items():
+        result = ch2.training_step(step)
+        assert not result.passed and expected in result.message, (expected, result.message)
+    assert "zero_grad" not in ch2.training_step(swapped).message, "no cause named that was not tested"
+
+
+def correct_test_mse(model, x):
+    model.eval()
+    with torch.no_grad():
+        error = ((model(x) - x) ** 2).mean().item()
+    model.train()
+    return error
+
+
+def test_test_mse_accepts_batched_and_inference_mode_variants():
+    def batched(model, x):
+        model.eval()
+        total = 0.0
+        with torch.inference_mode():
+            for batch in x.split(256):
+                total += nn.functional.mse_loss(model(batch), batch, reduction="sum").item()
+        model.train()
+        return total / x.numel()
+
+    for answer in (correct_test_mse, batched):
+        result = ch2.test_mse(answer)
+        assert result.passed, result.message
+
+
+def test_test_mse_rejects_each_mistake_with_its_cause():
+    def no_eval(model, x):
+        with torch.no_grad():
+            return ((model(x) - x) ** 2).mean().item()
+
+    def no_no_grad(model, x):
+        model.eval()
+        error = ((model(x) - x) ** 2).mean().item()
+        model.train()
+        return error
+
+    def per_image(model, x):
+        model.eval()
+        with torch.no_grad():
+            error = ((model(x) - x) ** 2).sum(dim=1).mean().item()
+        model.train()
+        return error
+
+    def equal_weights(model, x):
+        model.eval()
+        with torch.no_grad():
+            means = [nn.functional.mse_loss(model(b), b).item() for b in x.split(1000)]
+        model.train()
+        return sum(means) / len(means)
+
+    def left_in_eval(model, x):
+        model.eval()
+        with torch.no_grad():
+            return ((model(x) - x) ** 2).mean().item()
+
+    cases = {"model.eval()": no_eval, "torch.no_grad()": no_no_grad, "summed over each image": per_image,
+             "equal weight": equal_weights, "left in eval mode": left_in_eval}
+    for expected, answer in cases.items():
+        result = ch2.test_mse(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)
+    assert "model.eval()" not in ch2.test_mse(per_image).message, "no eval hint for a student who called eval"
+
+
+def mirrored(sizes, relu=None):
+    widths = list(reversed(sizes))
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        layers.append(nn.Sigmoid() if i == len(widths) - 2 else (relu or nn.ReLU()))
+    return nn.Sequential(*layers)
+
+
+class FunctionalDecoder(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        widths = list(reversed(sizes))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+
+    def forward(self, z):
+        for layer in self.layers[:-1]:
+            z = torch.relu(layer(z))
+        return torch.sigmoid(self.layers[-1](z))
+
+
+def test_make_decoder_accepts_a_reused_relu_and_a_functional_forward():
+    for answer in (lambda sizes: mirrored(sizes, relu=nn.ReLU()), FunctionalDecoder):
+        result = ch2.make_decoder(answer)
+        assert result.passed, result.message
+
+
+def test_make_decoder_rejects_structures_that_only_look_right():
+    def frozen(sizes):
+        decoder = mirrored(sizes)
+        decoder[0].requires_grad_(False)
+        return decoder
+
+    def zero_start(sizes):
+        decoder = mirrored(sizes)
+        nn.init.zeros_(decoder[0].weight)
+        return decoder
+
+    cases = {
+        "ReLU before the first Linear": lambda sizes: nn.Sequential(nn.ReLU(), mirrored(sizes)),
+        "ends in a ReLU": lambda sizes: nn.Sequential(*list(mirrored(sizes))[:-1], nn.ReLU()),
+        "not squashed into [0, 1]": lambda sizes: nn.Sequential(*list(mirrored(sizes))[:-1]),
+        "cannot be trained": frozen,
+        "start at zero": zero_start,
+        "differs from Linear, ReLU": lambda sizes: nn.Sequential(*[m for m in mirrored(sizes) if not isinstance(m, nn.ReLU)]),
+    }
+    for expected, answer in cases.items():
+        result = ch2.make_decoder(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)

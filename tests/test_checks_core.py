@@ -91,11 +91,11 @@ def test_a_misspelled_forward_is_not_called_unfinished():
 
 def test_an_error_in_the_checks_own_code_is_not_blamed_on_the_students_code():
     """The answer ran without error; the check's own code failed on what it returned."""
-    from aecourse.checks import ch2
+    from aecourse.checks import ch1
 
-    result = ch2.test_mse(lambda model, x: "a number")
+    result = ch1.tied_autoencoder(lambda d, k: "a model")  # a class was asked for
     assert not result.passed
-    assert "the check could not use what your answer returned: ValueError" in result.message
+    assert "the check could not use what your answer returned: AttributeError" in result.message
     assert "running your answer raised" not in result.message
 
 

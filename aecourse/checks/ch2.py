@@ -18,89 +18,206 @@ def _tiny_autoencoder() -> nn.Module:
     return nn.Sequential(nn.Linear(6, 3), nn.ReLU(), nn.Linear(3, 6), nn.Sigmoid())
 
 
-def _reference_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn, batch: Tensor) -> float:
-    loss = loss_fn(model(batch), batch)
-    optimizer.zero_grad()
+def _reference_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn, batch: Tensor, *,
+                    zero_grad: bool = True, swapped: bool = False) -> float:
+    """One correct training step; or, on request, one with a known mistake, to name it."""
+    out = model(batch)
+    loss = loss_fn(batch, out) if swapped else loss_fn(out, batch)
+    if zero_grad:
+        optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     return loss.item()
 
 
+def _same(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.allclose(x, y, atol=1e-6) for x, y in zip(a.parameters(), b.parameters()))
+
+
+# Three steps: the loss functions differ between calls, and binary cross-entropy is
+# not symmetric, so an answer that ignores loss_fn, or swaps prediction and target,
+# cannot match; the optimiser changes too, so a global one cannot stand in.
+_STEPS = (
+    (lambda ps: torch.optim.SGD(ps, lr=0.5), nn.MSELoss),
+    (lambda ps: torch.optim.SGD(ps, lr=0.5), nn.BCELoss),
+    (lambda ps: torch.optim.Adam(ps, lr=0.05), nn.BCELoss),
+)
+
+
+def _snapshot(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` that keeps its leftover gradients (deepcopy alone drops them)."""
+    copied = copy.deepcopy(model)
+    for a, b in zip(copied.parameters(), model.parameters()):
+        a.grad = None if b.grad is None else b.grad.clone()
+    return copied
+
+
+def _replay(start: nn.Module, optimizer_state: dict, make_optimizer, make_loss, batch: Tensor, **mistake: bool) -> nn.Module:
+    """A copy of ``start`` (with its leftover gradients and optimiser state) after one step,
+    correct or with one known ``mistake``: the way to name a cause only when it fits."""
+    model = copy.deepcopy(start)
+    for copied, original in zip(model.parameters(), start.parameters()):  # deepcopy drops .grad
+        copied.grad = None if original.grad is None else original.grad.clone()
+    optimizer = make_optimizer(model.parameters())
+    optimizer.load_state_dict(optimizer_state)
+    _reference_step(model, optimizer, make_loss(), batch, **mistake)
+    return model
+
+
 @check("the training step")
 def training_step(step: Callable[[nn.Module, torch.optim.Optimizer, Callable, Tensor], float]) -> str:
-    """``step(model, optimizer, loss_fn, batch)`` does one update and returns a float."""
-    batches = torch.rand(3, 8, 6, generator=torch.Generator().manual_seed(1))
-    theirs, ours = _tiny_autoencoder(), _tiny_autoencoder()
-    their_opt = torch.optim.SGD(theirs.parameters(), lr=0.5)
-    our_opt = torch.optim.SGD(ours.parameters(), lr=0.5)
-    before = [p.detach().clone() for p in theirs.parameters()]
-    for i, batch in enumerate(batches):
-        got = step(theirs, their_opt, nn.MSELoss(), batch)
-        want = _reference_step(ours, our_opt, nn.MSELoss(), batch)
+    """``step(model, optimizer, loss_fn, batch)`` does one update and returns the batch loss as a float."""
+    batches = torch.rand(len(_STEPS), 8, 6, generator=torch.Generator().manual_seed(1))
+    for i, ((make_optimizer, make_loss), batch) in enumerate(zip(_STEPS, batches)):
+        theirs = _tiny_autoencoder()
+        their_opt = make_optimizer(theirs.parameters())
+        # one step has run before, so leftover gradients show whether zero_grad is called
+        _reference_step(theirs, their_opt, make_loss(), batches[(i + 1) % len(batches)])
+        start, optimizer_state = _snapshot(theirs), copy.deepcopy(their_opt.state_dict())
+        before = [p.detach().clone() for p in theirs.parameters()]
+        got = step(theirs, their_opt, make_loss(), batch.clone())
+        name = f"step {i + 1} ({type(their_opt).__name__}, {make_loss().__class__.__name__})"
         if isinstance(got, Tensor):
             raise Wrong("return loss.item(), a float: a loss tensor keeps its graph alive.")
-        if i == 0 and all(torch.equal(a, b) for a, b in zip(before, theirs.parameters())):
-            raise Wrong("the parameters did not change: call optimizer.step() after loss.backward().")
-        if not isinstance(got, float) or not math.isclose(got, want, rel_tol=1e-5):
-            raise Wrong(f"step {i + 1} returned {got!r}, expected the batch loss {want:.6f} computed before the update.")
-        if not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(theirs.parameters(), ours.parameters())):
-            hint = ("gradients piled up across steps: call optimizer.zero_grad() before loss.backward()."
-                    if i > 0 else "the update differs from one SGD step on the batch's loss.")
-            raise Wrong(f"after step {i + 1} the parameters differ from the expected ones; {hint}")
-    return "three steps gave exactly the expected losses and parameters."
+        if all(torch.equal(a, b) for a, b in zip(before, theirs.parameters())):
+            raise Wrong(f"in {name} the parameters did not change: after loss.backward() comes optimizer.step() "
+                        "(and optimizer.zero_grad() goes before backward, not between backward and step).")
+        with torch.no_grad():
+            want = float(make_loss()(start(batch), batch))
+        if _same(theirs, _replay(start, optimizer_state, make_optimizer, make_loss, batch)):
+            if not isinstance(got, (float, int)) or not math.isclose(got, want, rel_tol=1e-5):
+                raise Wrong(f"the update is right, but {name} returned {got!r}; expected the batch loss "
+                            f"{want:.6f}, computed before the update, as a float.")
+            continue
+        if _same(theirs, _replay(start, optimizer_state, make_optimizer, make_loss, batch, zero_grad=False)):
+            raise Wrong("gradients piled up across steps: call optimizer.zero_grad() before loss.backward().")
+        if _same(theirs, _replay(start, optimizer_state, make_optimizer, make_loss, batch, swapped=True)):
+            raise Wrong("prediction and target are swapped: loss_fn(model(batch), batch), the reconstruction "
+                        "first. MSE does not care, but binary cross-entropy does.")
+        if make_loss is not nn.MSELoss and _same(theirs, _replay(start, optimizer_state, make_optimizer, nn.MSELoss, batch)):
+            raise Wrong(f"in {name} the step trained on the mean squared error, not on the loss_fn passed in: "
+                        "call loss_fn(model(batch), batch).")
+        raise Wrong(f"after {name} the parameters differ from one step of that optimiser on "
+                    "loss_fn(model(batch), batch).")
+    return ("three steps, with MSE then binary cross-entropy and SGD then Adam, gave exactly the expected "
+            "losses and parameters.")
 
 
 class _Recorder(nn.Module):
-    """A model whose output depends on train/eval mode and that logs grad mode."""
+    """A 784-pixel model whose output depends on train/eval mode, logging each call's modes."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear = nn.Linear(4, 4)
+        self.linear = nn.Linear(784, 784)
         self.dropout = nn.Dropout(0.5)
-        self.grad_modes: list[bool] = []
+        self.calls: list[tuple[bool, bool]] = []  # (training, grad enabled) per forward call
 
     def forward(self, x: Tensor) -> Tensor:
-        self.grad_modes.append(torch.is_grad_enabled())
+        self.calls.append((self.training, torch.is_grad_enabled()))
         return torch.sigmoid(self.dropout(self.linear(x)))
 
 
 @check("the test-set MSE")
 def test_mse(answer: Callable[[nn.Module, Tensor], float]) -> str:
-    """``answer(model, x)`` returns the mean squared error per pixel, in eval mode, without grad."""
+    """``answer(model, x)`` returns the mean squared error per pixel, in eval mode, without grad,
+    and leaves the model in training mode. 1,003 images: batches of any size must weigh right."""
     torch.manual_seed(0)
     model = _Recorder()
-    x = torch.rand(1003, 4, generator=torch.Generator().manual_seed(2))
+    x = torch.rand(1003, 784, generator=torch.Generator().manual_seed(2))
     model.train()
-    got = answer(model, x)
+    got = answer(model, x.clone())
+    left_training = model.training
     if isinstance(got, Tensor):
         raise Wrong("return a float (.item()), not a tensor.")
-    if model.grad_modes and any(model.grad_modes):
+    if not model.calls:
+        raise Wrong("the model was never called on x.")
+    if any(training for training, _ in model.calls):
+        raise Wrong("the model ran in training mode (dropout active): call model.eval() before the forward pass.")
+    if any(grad for _, grad in model.calls):
         raise Wrong("the forward pass built a graph: wrap the evaluation in torch.no_grad().")
+    model.eval()
     want = evaluate(model, x, nn.MSELoss())
-    if not math.isclose(float(got), want, rel_tol=1e-5):
-        raise Wrong(f"got {float(got):.6f}, expected {want:.6f}. Call model.eval() first (dropout and batch norm act differently in training), and average over every pixel of every image.")
-    if not model.training:
+    with torch.no_grad():
+        per_image = ((model(x) - x) ** 2).sum(dim=1).mean().item()
+        batch_means = [((model(b) - b) ** 2).mean().item() for b in x.split(1000)]
+    if not isinstance(got, (float, int)) or not math.isclose(float(got), want, rel_tol=1e-5):
+        if isinstance(got, (float, int)) and math.isclose(float(got), per_image, rel_tol=1e-5):
+            raise Wrong("that is the error summed over each image's 784 pixels: average over pixels too (MSE per pixel).")
+        if isinstance(got, (float, int)) and math.isclose(float(got), sum(batch_means) / len(batch_means), rel_tol=1e-5):
+            raise Wrong("batch means averaged with equal weight: the last batch holds 3 images, not 1000. Weight each by its size.")
+        raise Wrong(f"got {got!r}, expected {want:.6f}: the mean squared error over every pixel of every image.")
+    if not left_training:
         raise Wrong("the value is right, but the model was left in eval mode: call model.train() before training resumes.")
     return f"{want:.6f}, measured in eval mode under no_grad."
 
 
+def _calls(model: nn.Module, z: Tensor) -> tuple[Tensor, list[nn.Module]]:
+    """``model(z)`` and every leaf module it called, in call order (a reused module each time)."""
+    called: list[nn.Module] = []
+    hooks = [m.register_forward_hook(lambda module, args, out: called.append(module))
+             for m in model.modules() if not list(m.children())]
+    try:
+        out = model(z)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return out, called
+
+
 @check("the decoder built from the encoder's sizes")
 def make_decoder(answer: Callable[[Sequence[int]], nn.Module]) -> str:
-    """``answer(sizes)`` mirrors an encoder's layer sizes with ReLU between and Sigmoid out."""
+    """``answer(sizes)`` mirrors an encoder's layer sizes, ReLU between and Sigmoid out.
+
+    Judged by what the decoder computes, not how it is written: its linear layers
+    in the order its forward pass calls them, then its output compared with
+    Linear-ReLU-...-Linear-Sigmoid built from those very layers.
+    """
     for sizes in ([784, 128, 64, 36, 18, 9], [10, 7, 3]):
-        decoder = answer(sizes)
-        linears = [m for m in decoder.modules() if isinstance(m, nn.Linear)]
+        decoder = answer(list(sizes))
+        if not isinstance(decoder, nn.Module):
+            raise Wrong(f"return an nn.Module (an nn.Sequential, say); got a {type(decoder).__name__}.")
+        z = torch.randn(5, sizes[-1], generator=torch.Generator().manual_seed(0))
+        try:
+            out, called = _calls(decoder, z)
+        except Exception as error:  # the decoder is the answer: its failure is the answer's
+            raise Wrong(f"for sizes {sizes}, decoding 5 codes of {sizes[-1]} numbers raised "
+                        f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
+        linears = [m for m in called if isinstance(m, nn.Linear)]
         shapes = [(m.in_features, m.out_features) for m in linears]
         mirror = list(zip(sizes[::-1][:-1], sizes[::-1][1:]))
         if shapes != mirror:
             raise Wrong(f"for sizes {sizes} the linear layers map {shapes}; expected {mirror}.")
-        layers = [m for m in decoder.modules() if not isinstance(m, nn.Sequential)]
-        if not isinstance(layers[-1], nn.Sigmoid):
-            raise Wrong("end with nn.Sigmoid(): pixels lie in [0, 1].")
-        relus = sum(isinstance(m, nn.ReLU) for m in layers)
-        if relus != len(linears) - 1:
-            raise Wrong(f"expected a ReLU after each linear layer but the last ({len(linears) - 1}), found {relus}.")
-        out = decoder(torch.randn(5, sizes[-1]))
-        if out.shape != (5, sizes[0]):
-            raise Wrong(f"decoding 5 codes gave shape {tuple(out.shape)}, expected (5, {sizes[0]}).")
+        if not isinstance(out, Tensor) or out.shape != (5, sizes[0]):
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            raise Wrong(f"decoding 5 codes gave {got}, expected shape (5, {sizes[0]}).")
+        with torch.no_grad():
+            def mirror_of(h: Tensor) -> Tensor:
+                for i, layer in enumerate(linears):
+                    h = layer(h)
+                    h = torch.sigmoid(h) if i == len(linears) - 1 else torch.relu(h)
+                return h
+
+            h, stages = z, []
+            for i, layer in enumerate(linears):
+                h = layer(h)
+                stages.append(h)
+                h = torch.sigmoid(h) if i == len(linears) - 1 else torch.relu(h)
+            if not torch.allclose(out, h, atol=1e-6):
+                if torch.allclose(out, stages[-1], atol=1e-6) or float(out.min()) < 0 or float(out.max()) > 1:
+                    raise Wrong("the output is not squashed into [0, 1]: end with nn.Sigmoid(), as pixels lie in [0, 1].")
+                if torch.allclose(out, torch.relu(stages[-1]), atol=1e-6):
+                    raise Wrong("the last layer ends in a ReLU: end with nn.Sigmoid() instead.")
+                if torch.allclose(out, mirror_of(torch.relu(z)), atol=1e-6):
+                    raise Wrong("the code goes through a ReLU before the first Linear: the decoder starts with "
+                                "nn.Linear, and negative code values must reach it unchanged.")
+                kinds = [type(m).__name__ for m in called]
+                raise Wrong(f"its output differs from Linear, ReLU, ..., Linear, Sigmoid built from its own linear "
+                            f"layers; its forward pass called {kinds}. A ReLU goes after every linear layer but "
+                            "the last, and nothing before the first: the code enters a Linear.")
+        params = list(decoder.parameters())
+        if not params or not all(p.requires_grad for p in params):
+            raise Wrong("some parameters cannot be trained (requires_grad is False): leave them as nn.Linear makes them.")
+        if any(float(layer.weight.detach().abs().max()) == 0 for layer in linears):
+            raise Wrong("a layer's weights start at zero: every unit then computes the same thing and the "
+                        "gradients cannot tell them apart. Keep nn.Linear's own initialisation.")
     return "9-18-36-64-128-784 with ReLU between and Sigmoid out, and it generalises to other sizes."
