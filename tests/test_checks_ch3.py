@@ -181,3 +181,81 @@ def test_port_names_the_missing_sigmoid():
 def test_port_rejects_plain_tensors_that_cannot_train():
     result = ch3.port_layer(FrozenPort)
     assert not result.passed and "parameters" in result.message
+
+
+# -- answers a student could write: correct ones written differently, and wrong ones --
+
+def redraw_by_hand(shape, generator=None):
+    """TF1's own algorithm, written out: draw, redraw what falls beyond 2, then scale."""
+    std = math.sqrt(1 / shape[0]) / 0.87962566103423978
+    w = torch.randn(shape, generator=generator)
+    beyond = w.abs() > 2
+    while beyond.any():
+        w[beyond] = torch.randn(int(beyond.sum()), generator=generator)
+        beyond = w.abs() > 2
+    return w * std
+
+
+def test_init_accepts_tf1s_algorithm_written_by_hand():
+    result = ch3.variance_scaling(redraw_by_hand)
+    assert result.passed, result.message
+
+
+def test_init_rejects_wrong_truncations_with_the_right_spread():
+    def clamped(shape, generator=None):
+        bound = 2 * math.sqrt(1 / shape[0]) / 0.87962566103423978
+        return (0.96 * bound / 2 * torch.randn(shape, generator=generator)).clamp(-bound, bound)
+
+    def bound_not_corrected(shape, generator=None):
+        target = math.sqrt(1 / shape[0])
+        std = target / 0.87962566103423978
+        return torch.nn.init.trunc_normal_(torch.empty(shape), 0.0, std, -2 * target, 2 * target, generator=generator)
+
+    def beta_shaped(shape, generator=None):
+        """Right std, right bound, no pile-up, but not a truncated normal."""
+        bound = 2 * math.sqrt(1 / shape[0]) / 0.87962566103423978
+        a = ((bound / math.sqrt(1 / shape[0])) ** 2 - 1) / 2
+        torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
+        u = torch.distributions.Beta(torch.tensor(a), torch.tensor(a)).sample(shape)
+        return bound * (2 * u - 1)
+
+    def ignores_the_generator(shape, generator=None):
+        return good_init(shape)
+
+    cases = {"clamping": clamped, "the std is": bound_not_corrected, "the shape is not TF1's": beta_shaped,
+             "generator passed in": ignores_the_generator}
+    for expected, answer in cases.items():
+        result = ch3.variance_scaling(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)
+
+
+def test_manual_forward_handles_a_single_layer():
+    def hard_coded_relu_first(x, kernels, biases):
+        h = torch.relu(x @ kernels[0] + biases[0])
+        for kernel, bias in zip(kernels[1:-1], biases[1:-1]):
+            h = torch.relu(h @ kernel + bias)
+        return torch.sigmoid(h @ kernels[-1] + biases[-1])
+
+    result = ch3.manual_forward(hard_coded_relu_first)  # with one layer it multiplies by the kernel twice
+    assert not result.passed and "running your answer raised RuntimeError" in result.message
+
+
+def test_port_rejects_frozen_and_unconnected_parameters():
+    def frozen(kernel, bias):
+        module = good_port(kernel, bias)
+        module.requires_grad_(False)
+        return module
+
+    class Unconnected(nn.Module):
+        def __init__(self, kernel, bias):
+            super().__init__()
+            self.linear = nn.Linear(*kernel.shape)
+            self.kernel, self.bias = kernel, bias
+
+        def forward(self, x):
+            return torch.sigmoid(x @ self.kernel + self.bias)
+
+    cases = {"frozen": frozen, "does not reach every parameter": Unconnected}
+    for expected, answer in cases.items():
+        result = ch3.port_layer(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)

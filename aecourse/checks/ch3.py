@@ -31,7 +31,7 @@ def _reference_forward(x: Tensor, kernels: Sequence[Tensor], biases: Sequence[Te
 @check("the manual forward pass")
 def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor]) -> str:
     """``answer(x, kernels, biases)``: ReLU after every layer but the last, Sigmoid after it."""
-    for sizes in ([12, 6, 3, 6, 12], [5, 4, 5]):
+    for sizes in ([12, 6, 3, 6, 12], [5, 4, 5], [6, 3]):
         kernels, biases = _tf_layers(sizes, seed=len(sizes))
         x = torch.rand(7, sizes[0], generator=torch.Generator().manual_seed(3))
         got = answer(x, kernels, biases)
@@ -53,30 +53,57 @@ def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor
     return "x @ W + b layer by layer, ReLU between, Sigmoid at the output, for any number of layers."
 
 
+# For a standard normal truncated at +-2: the share of draws within +-1.
+_INNER_SHARE = math.erf(1 / math.sqrt(2)) / math.erf(2 / math.sqrt(2))
+
+
 @check("TF1's variance_scaling_initializer")
 def variance_scaling(answer: Callable[..., Tensor]) -> str:
-    """``answer(shape, generator=g)`` draws a TF-layout ``[in, out]`` kernel like TF1's default."""
+    """``answer(shape, generator=g)`` draws a TF-layout ``[in, out]`` kernel like TF1's default.
+
+    400,000 draws per shape: every tolerance is five standard errors of that
+    sample size (about 0.6 % on the spread), and the shape of the distribution
+    is tested too (its share within one corrected standard deviation, and no
+    pile-up at the bound), so a wrong truncation cannot pass on its spread alone.
+    """
     for shape in ((1000, 400), (250, 1600)):
         fan_in = shape[0]
         w = answer(shape, generator=torch.Generator().manual_seed(0))
         if not isinstance(w, Tensor) or tuple(w.shape) != shape:
             got = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
             raise Wrong(f"asked for a kernel of shape {shape}, got {got}.")
+        w = w.detach()
+        n = w.numel()
         target = 1 / math.sqrt(fan_in)
+        std_tolerance = 5 / math.sqrt(2 * n)  # relative: five standard errors of a sample std
         std = float(w.std())
         bound = 2 * target / TRUNCATED_NORMAL_STD
-        if abs(float(w.mean())) > 0.05 * target:
+        if abs(float(w.mean())) > 5 * target / math.sqrt(n):
             raise Wrong(f"the mean is {float(w.mean()):.3g}; draws should centre on 0.")
-        if math.isclose(std, 1 / math.sqrt(shape[1]), rel_tol=0.03) and not math.isclose(std, target, rel_tol=0.03):
+        if math.isclose(std, 1 / math.sqrt(shape[1]), rel_tol=std_tolerance) and not math.isclose(std, target, rel_tol=std_tolerance):
             raise Wrong(f"for shape {shape} the std is {std:.4f} = 1/sqrt(fan_out); TF1's default mode is fan_in, the first dimension of an [in, out] kernel.")
-        if math.isclose(std, target * TRUNCATED_NORMAL_STD, rel_tol=0.03):
+        if math.isclose(std, target * TRUNCATED_NORMAL_STD, rel_tol=std_tolerance):
             raise Wrong(f"the std is {std:.4f}, 0.88 times the target {target:.4f}: truncation shrinks the spread, so divide the std by 0.8796 before truncating.")
         if float(w.abs().max()) > bound * 1.0001:
             raise Wrong(f"a draw of {float(w.abs().max()):.4f} lies beyond two (corrected) standard deviations ({bound:.4f}); TF1 truncates there.")
-        if not math.isclose(std, target, rel_tol=0.03):
-            raise Wrong(f"for shape {shape} the std is {std:.4f}; TF1's default gives sqrt(1 / fan_in) = {target:.4f}.")
+        at_bound = float((w.abs() >= bound * (1 - 1e-4)).float().mean())
+        if at_bound > 0.001:
+            raise Wrong(f"{at_bound:.1%} of the draws sit exactly on the bound {bound:.4f}: that is clamping. "
+                        "TF1 draws again for values beyond the bound (a truncated normal, nn.init.trunc_normal_).")
+        if not math.isclose(std, target, rel_tol=std_tolerance):
+            raise Wrong(f"for shape {shape} the std is {std:.4f}; TF1's default gives sqrt(1 / fan_in) = {target:.4f} "
+                        f"(this many draws pin it to within {std_tolerance:.1%}).")
         if float(w.abs().max()) < 0.9 * bound:
             raise Wrong(f"no draw comes near the truncation bound {bound:.4f}: this looks like a uniform or narrower distribution, not a truncated normal.")
+        inner = float((w.abs() < bound / 2).float().mean())
+        if abs(inner - _INNER_SHARE) > 5 * math.sqrt(_INNER_SHARE * (1 - _INNER_SHARE) / n):
+            raise Wrong(f"{inner:.1%} of the draws lie within one corrected standard deviation, where a normal "
+                        f"truncated at two holds {_INNER_SHARE:.1%}: the spread is right but the shape is not TF1's.")
+        again = answer(shape, generator=torch.Generator().manual_seed(0))
+        other = answer(shape, generator=torch.Generator().manual_seed(1))
+        if not (isinstance(again, Tensor) and torch.equal(again.detach(), w)) or (isinstance(other, Tensor) and torch.equal(other.detach(), w)):
+            raise Wrong("draw with the generator passed in (generator=generator): the same generator seed must give "
+                        "the same kernel, and another seed another kernel.")
     return "std sqrt(1/fan_in) after truncation at two corrected standard deviations, as TF1 draws it."
 
 
@@ -103,4 +130,14 @@ def port_layer(answer: Callable[[Tensor, Tensor], nn.Module]) -> str:
         raise Wrong("the sigmoid is missing.")
     if not torch.allclose(got, want, atol=1e-6):
         raise Wrong("the outputs differ from TF1's: nn.Linear.weight is [out, in], so it takes the kernel transposed.")
+    if not all(p.requires_grad for p in params):
+        raise Wrong("the outputs are right, but some parameters are frozen (requires_grad is False): copy the values "
+                    "in under torch.no_grad() and leave the parameters trainable.")
+    module.zero_grad()
+    out = module(x)
+    if out.requires_grad:
+        out.sum().backward()
+    if not out.requires_grad or any(p.grad is None or float(p.grad.abs().sum()) == 0 for p in params):
+        raise Wrong("the outputs are right, but the gradient does not reach every parameter: compute the output from "
+                    "the module's own weight and bias, not from the kernel and bias passed in.")
     return "the module reproduces tf.nn.sigmoid(tf.matmul(X, W) + b) and its parameters can be trained."
