@@ -192,3 +192,56 @@ def test_loss_rejects_swapped_detached_item_and_no_default_beta():
     for expected, answer in cases.items():
         result = ch4.vae_loss(answer)
         assert not result.passed and expected in result.message, (expected, result.message)
+
+
+def test_sampler_accepts_inference_mode_chunks_and_a_device_variable():
+    def inference(model, n):
+        model.eval()
+        with torch.inference_mode():
+            return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim)))
+
+    def chunked(model, n):
+        model.eval()
+        with torch.no_grad():
+            parts = [torch.sigmoid(model.decode(torch.randn(len(c), model.latent_dim))) for c in torch.arange(n).split(1000)]
+        return torch.cat(parts)
+
+    def on_models_device(model, n):
+        model.eval()
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim, device=device)))
+
+    for answer in (inference, chunked, on_models_device):
+        result = ch4.sample_prior(answer)
+        assert result.passed, result.message
+
+
+def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
+    @torch.no_grad()
+    def fixed_n(model, n):
+        model.eval()
+        return torch.sigmoid(model.decode(torch.randn(4000, model.latent_dim)))
+
+    @torch.no_grad()
+    def shared(model, n):
+        model.eval()
+        return torch.sigmoid(model.decode(torch.randn(n, 1).expand(n, model.latent_dim)))
+
+    @torch.no_grad()
+    def double_sigmoid(model, n):
+        model.eval()
+        return torch.sigmoid(torch.sigmoid(model.decode(torch.randn(n, model.latent_dim))))
+
+    @torch.no_grad()
+    def last_chunk_only(model, n):
+        model.eval()
+        for chunk in torch.arange(n).split(1000):
+            images = torch.sigmoid(model.decode(torch.randn(len(chunk), model.latent_dim)))
+        return images
+
+    cases = {"for n = 7": fixed_n, "correlated": shared, "sigmoid once": double_sigmoid,
+             "return images of shape (4000, 1, 28, 28)": last_chunk_only}
+    for expected, answer in cases.items():
+        result = ch4.sample_prior(answer)
+        assert not result.passed and expected in result.message, (expected, result.message)
