@@ -1,7 +1,5 @@
 """Chapter 4 checks: each passes a correct answer and rejects typical wrong ones with a hint."""
 
-import math
-
 import torch
 import torch.nn.functional as F
 

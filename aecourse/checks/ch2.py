@@ -55,9 +55,7 @@ def _snapshot(model: nn.Module) -> nn.Module:
 def _replay(start: nn.Module, optimizer_state: dict, make_optimizer, make_loss, batch: Tensor, **mistake: bool) -> nn.Module:
     """A copy of ``start`` (with its leftover gradients and optimiser state) after one step,
     correct or with one known ``mistake``: the way to name a cause only when it fits."""
-    model = copy.deepcopy(start)
-    for copied, original in zip(model.parameters(), start.parameters()):  # deepcopy drops .grad
-        copied.grad = None if original.grad is None else original.grad.clone()
+    model = _snapshot(start)
     optimizer = make_optimizer(model.parameters())
     optimizer.load_state_dict(optimizer_state)
     _reference_step(model, optimizer, make_loss(), batch, **mistake)
@@ -164,6 +162,16 @@ def _calls(model: nn.Module, z: Tensor) -> tuple[Tensor, list[nn.Module]]:
     return out, called
 
 
+def _mirror(linears: Sequence[nn.Linear], z: Tensor, last: Callable[[Tensor], Tensor] = torch.sigmoid) -> Tensor:
+    """``linears`` applied in order with a ReLU between them and ``last`` after the final one:
+    the decoder the exercise asks for, or, with another ``last``, a known mistake."""
+    h = z
+    for i, layer in enumerate(linears):
+        h = layer(h)
+        h = last(h) if i == len(linears) - 1 else torch.relu(h)
+    return h
+
+
 @check("the decoder built from the encoder's sizes")
 def make_decoder(answer: Callable[[Sequence[int]], nn.Module]) -> str:
     """``answer(sizes)`` mirrors an encoder's layer sizes, ReLU between and Sigmoid out.
@@ -191,23 +199,13 @@ def make_decoder(answer: Callable[[Sequence[int]], nn.Module]) -> str:
             got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
             raise Wrong(f"decoding 5 codes gave {got}, expected shape (5, {sizes[0]}).")
         with torch.no_grad():
-            def mirror_of(h: Tensor) -> Tensor:
-                for i, layer in enumerate(linears):
-                    h = layer(h)
-                    h = torch.sigmoid(h) if i == len(linears) - 1 else torch.relu(h)
-                return h
-
-            h, stages = z, []
-            for i, layer in enumerate(linears):
-                h = layer(h)
-                stages.append(h)
-                h = torch.sigmoid(h) if i == len(linears) - 1 else torch.relu(h)
-            if not torch.allclose(out, h, atol=1e-6):
-                if torch.allclose(out, stages[-1], atol=1e-6) or float(out.min()) < 0 or float(out.max()) > 1:
+            want = _mirror(linears, z)
+            if not torch.allclose(out, want, atol=1e-6):
+                if torch.allclose(out, _mirror(linears, z, last=nn.Identity()), atol=1e-6) or float(out.min()) < 0 or float(out.max()) > 1:
                     raise Wrong("the output is not squashed into [0, 1]: end with nn.Sigmoid(), as pixels lie in [0, 1].")
-                if torch.allclose(out, torch.relu(stages[-1]), atol=1e-6):
+                if torch.allclose(out, _mirror(linears, z, last=nn.ReLU()), atol=1e-6):
                     raise Wrong("the last layer ends in a ReLU: end with nn.Sigmoid() instead.")
-                if torch.allclose(out, mirror_of(torch.relu(z)), atol=1e-6):
+                if torch.allclose(out, _mirror(linears, torch.relu(z)), atol=1e-6):
                     raise Wrong("the code goes through a ReLU before the first Linear: the decoder starts with "
                                 "nn.Linear, and negative code values must reach it unchanged.")
                 kinds = [type(m).__name__ for m in called]
