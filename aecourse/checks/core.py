@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
+from torch import Tensor
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten
+
+from aecourse.device import get_device
 
 F = TypeVar("F", bound=Callable[..., "CheckResult"])
 
@@ -97,7 +102,7 @@ def check(title: str) -> Callable[[F], F]:
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             try:
-                if any(is_stub(a) for a in (*args, *kwargs.values())):
+                if any(is_stub(a) for a in args):  # keywords are the check's own options
                     raise NotDone
                 with torch.random.fork_rng():
                     message = body(*args, **kwargs)
@@ -110,7 +115,9 @@ def check(title: str) -> Callable[[F], F]:
                 result = CheckResult(False, f"Not yet ({title}): {reason}")
             except Exception as error:
                 last = traceback.format_exception_only(type(error), error)[-1].strip()
-                if _raised_in_answer(error):  # the student's code crashed: say where, briefly
+                if is_device_mismatch(error):
+                    result = CheckResult(False, f"Not yet ({title}): {_MIXED_DEVICES} (The error: {last})")
+                elif _raised_in_answer(error):  # the student's code crashed: say where, briefly
                     result = CheckResult(False, f"Not yet ({title}): running your answer raised {last}")
                 else:
                     result = CheckResult(
@@ -124,3 +131,111 @@ def check(title: str) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+# -- devices --------------------------------------------------------------------------
+
+def check_device(device: torch.device | str | None = None) -> torch.device:
+    """The device a check runs the student's code on: the notebook's, unless a test names one.
+
+    A check that built its data on the CPU would reject, on a Colab GPU, a correct
+    answer that uses the notebook's ``device``; so checks ask the same
+    :func:`~aecourse.device.get_device` the notebook asks.
+    """
+    return torch.device(device) if device is not None else get_device()
+
+
+_MIXED_DEVICES = (
+    "your answer mixes tensors on two devices: it makes a new tensor without saying where "
+    "(torch.zeros(...), torch.randn(...), torch.tensor([...]) with no device=), so it lands on "
+    "the CPU while the inputs may be on a GPU. Make new tensors where the inputs are: "
+    "torch.randn_like(mu), torch.zeros(..., device=x.device), or .to(x.device)."
+)
+
+
+def is_device_mismatch(error: BaseException) -> bool:
+    """True for PyTorch's errors about tensors on two devices (any pair, the probe's meta too)."""
+    text = str(error)
+    return isinstance(error, RuntimeError) and (
+        "same device" in text or "expected device" in text or "found at least two devices" in text
+    )
+
+
+# Functions that make a tensor from nothing: where no device= is given, the tensor
+# lands on the default device, which on a Colab GPU is not where the data is.
+_FACTORIES = frozenset({
+    torch.arange, torch.empty, torch.eye, torch.full, torch.linspace, torch.logspace, torch.normal,
+    torch.ones, torch.rand, torch.randint, torch.randn, torch.randperm, torch.tensor, torch.as_tensor,
+    torch.zeros,
+})
+_MOVES = frozenset({Tensor.to, Tensor.cpu, Tensor.cuda, Tensor.type_as})
+_COPIES = frozenset({Tensor.copy_, Tensor.__setitem__})  # cross-device copies are allowed on a GPU too
+
+
+def _mixes_meta(args: tuple, kwargs: dict) -> bool:
+    """True if an op gets a ``meta`` tensor together with a non-scalar tensor elsewhere.
+
+    Some CPU kernels (``mm``, for one) accept a ``meta`` argument silently instead
+    of raising, so the mode checks every op's inputs itself.
+    """
+    tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, Tensor)]
+    return any(t.is_meta for t in tensors) and any(not t.is_meta and t.ndim > 0 for t in tensors)
+
+
+class _DefaultDeviceElsewhere(TorchFunctionMode):
+    """Plays a GPU runtime on any machine: tensors made with no ``device=`` go to ``meta``.
+
+    On Colab the data lives on ``cuda`` and a bare ``torch.zeros(3)`` on the CPU,
+    so mixing them fails. Here the data stays on the CPU and a bare factory call
+    gives a ``meta`` tensor instead, which PyTorch refuses to mix with the CPU
+    just as it refuses CPU with CUDA. Two rules keep the play faithful: a
+    zero-dimensional tensor stays on the CPU (PyTorch lets CPU scalars meet
+    CUDA tensors), and moving a ``meta`` tensor to the data's device gives a
+    tensor there (as ``.to(x.device)`` would on Colab). Values are meaningless
+    under this mode: it answers only "would the devices match?".
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[str] = []  # the factory calls that went to meta, by name
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        kwargs = kwargs or {}
+        if func in _FACTORIES and kwargs.get("device") is None and not any(isinstance(a, Tensor) for a in args):
+            out = func(*args, **kwargs)
+            if isinstance(out, Tensor) and out.ndim > 0:
+                self.made.append(f"torch.{func.__name__}")
+                return out.to("meta")
+            return out
+        if func in _MOVES and args and isinstance(args[0], Tensor) and args[0].is_meta:
+            moved = func(torch.zeros(args[0].shape, dtype=args[0].dtype), *args[1:], **kwargs)
+            return moved.requires_grad_(args[0].requires_grad) if moved.is_floating_point() else moved
+        if func not in _COPIES and _mixes_meta(args, kwargs):
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, meta and cpu!")
+        return func(*args, **kwargs)
+
+
+def probe_devices(run: Callable[[], Any], what: str) -> None:
+    """Raise :class:`Wrong` if ``run()`` would mix devices on a GPU runtime, whatever runs this.
+
+    ``run`` calls the answer on CPU inputs under :class:`_DefaultDeviceElsewhere`.
+    A device mismatch, or a result left on ``meta``, means the answer made a
+    tensor with no ``device=`` and used it with its inputs: it passes on a CPU
+    runtime and crashes on a GPU. Anything else the mode cannot run (``.item()``
+    of a ``meta`` tensor, say) says nothing about devices and is ignored here;
+    the check's real run judges the answer.
+    """
+    mode = _DefaultDeviceElsewhere()
+    try:
+        with mode:
+            out = run()
+    except Exception as error:  # only a device mismatch is a verdict
+        if is_device_mismatch(error):
+            made = f" (here: {', '.join(sorted(set(mode.made)))})" if mode.made else ""
+            raise Wrong(f"{what}: {_MIXED_DEVICES}{made} On a CPU runtime this passes; on a Colab GPU it stops.") from None
+        return
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    if any(isinstance(t, Tensor) and t.is_meta for t in outs):
+        made = ", ".join(sorted(set(mode.made)))
+        raise Wrong(f"{what}: the result was computed from a tensor made without device= ({made}), so on a GPU "
+                    "runtime it would sit on the CPU, apart from its inputs. " + _MIXED_DEVICES.split(": ", 1)[1])
