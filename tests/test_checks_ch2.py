@@ -1,5 +1,6 @@
 """Chapter 2 checks: each passes a correct answer and rejects typical wrong ones with a hint."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -306,3 +307,168 @@ def test_make_decoder_rejects_structures_that_only_look_right():
     for expected, answer in cases.items():
         result = ch2.make_decoder(answer)
         assert not result.passed and expected in result.message, (expected, result.message)
+
+
+# -- device faults: answers that make CPU tensors would crash on a GPU ---------------
+
+def test_test_mse_rejects_an_accumulator_made_on_the_cpu():
+    """torch.zeros(()) is a CPU scalar, allowed beside GPU tensors; torch.zeros(1) is not."""
+
+    def accumulate(model, x):
+        model.eval()
+        total = torch.zeros(1)
+        with torch.no_grad():
+            for batch in x.split(100):
+                total += ((model(batch) - batch) ** 2).sum()
+        model.train()
+        return (total / x.numel()).item()
+
+    result = ch2.test_mse(accumulate)
+    assert not result.passed
+    assert "two devices" in result.message and "torch.zeros" in result.message
+
+
+def test_test_mse_accepts_a_scalar_accumulator_and_the_notebooks_device():
+    device = torch.device("cpu")
+
+    def scalar_total(model, x):
+        model.eval()
+        total = torch.tensor(0.0)  # 0-dim: PyTorch lets it meet tensors on any device
+        with torch.no_grad():
+            for batch in x.split(100):
+                total = total + ((model(batch) - batch) ** 2).sum()
+        model.train()
+        return (total / x.numel()).item()
+
+    def named_device(model, x):
+        model.eval()
+        total = torch.zeros(1, device=device)  # the notebook's global device
+        with torch.no_grad():
+            total += ((model(x) - x) ** 2).sum()
+        model.train()
+        return (total / x.numel()).item()
+
+    for answer in (scalar_total, named_device):
+        result = ch2.test_mse(answer)
+        assert result.passed, result.message
+
+
+def test_training_step_with_a_cpu_tensor_is_rejected():
+    def penalised(model, optimizer, loss_fn, batch):
+        out = model(batch)
+        loss = loss_fn(out, batch) + 0 * (out - torch.zeros(out.shape)).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    result = ch2.training_step(penalised)
+    assert not result.passed
+    assert "two devices" in result.message
+
+
+def test_make_decoder_reversing_the_list_in_place_is_judged_on_the_right_sizes():
+    def in_place(sizes):
+        sizes.reverse()
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers += [nn.Linear(a, b), nn.Sigmoid() if i == len(sizes) - 2 else nn.ReLU()]
+        return nn.Sequential(*layers)
+
+    result = ch2.make_decoder(in_place)
+    assert result.passed, result.message
+
+
+# -- the digits reconstructed worst --------------------------------------------------
+
+def worst(model, x, n):
+    model.eval()
+    with torch.no_grad():
+        errors = ((model(x) - x) ** 2).mean(dim=1)
+    model.train()
+    return errors.topk(n).indices
+
+
+def worst_by_sum_in_batches(model, x, n):
+    """Correct, another way: summed (not mean) errors, batch by batch, as a list of ints."""
+    model.eval()
+    with torch.inference_mode():
+        errors = torch.cat([((model(b) - b) ** 2).sum(dim=1) for b in x.split(256)])
+    return [int(i) for i in torch.argsort(errors, descending=True)[:n]]
+
+
+def ranked(key, *, descending=True, train=False, n_fixed=None, per_batch=False, values=False):
+    def answer(model, x, n):
+        model.train(train)
+        if not train:
+            model.eval()
+        with torch.no_grad():
+            diff = model(x) - x
+        if per_batch:
+            return torch.stack([(b**2).mean(dim=1).argmax() for b in diff.split(100)])[:n]
+        scores = key(diff)
+        if values:
+            return scores.sort(descending=True).values[:n]
+        return scores.argsort(descending=descending)[: n_fixed or n]
+    return answer
+
+
+@pytest.mark.parametrize("answer", [worst, worst_by_sum_in_batches], ids=["topk", "sum-batches"])
+def test_worst_digits_accepts(answer):
+    result = ch2.worst_digits(answer)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("answer, words", [
+    (ranked(lambda d: (d**2).mean(1), descending=False), "best-reconstructed"),
+    (ranked(lambda d: (d**2).mean(1), train=True), "training mode"),
+    (ranked(lambda d: (d**2).mean(1), n_fixed=10), "exactly n"),
+    (ranked(lambda d: (d**2).mean(1), per_batch=True), "relative to a batch"),
+    (ranked(lambda d: d.abs().amax(1)), "largest single-pixel error"),
+    (ranked(lambda d: d.abs().mean(1)), "mean absolute error"),
+    (ranked(lambda d: d.mean(1)), "mean signed error"),
+    (ranked(lambda d: (d**2).mean(1), values=True), "indices"),
+    (lambda m, x, n: list(reversed(worst(m, x, n).tolist())), "worst first"),
+], ids=["best", "train-mode", "fixed-n", "per-batch", "max-pixel", "l1", "signed", "values", "order"])
+def test_worst_digits_rejects_with_true_hints(answer, words):
+    result = ch2.worst_digits(answer)
+    assert not result.passed
+    assert words in result.message, result.message
+
+
+def test_worst_digits_accepts_an_error_buffer_made_on_the_cpu():
+    def buffered(model, x, n):
+        model.eval()
+        errors = torch.empty(len(x))
+        with torch.no_grad():
+            for start in range(0, len(x), 256):
+                b = x[start:start + 256]
+                errors[start:start + 256] = ((model(b) - b) ** 2).mean(dim=1)
+        return errors.topk(n).indices
+
+    result = ch2.worst_digits(buffered)
+    # copying into a CPU buffer works on a GPU too (a cross-device copy); topk then runs on the CPU
+    assert result.passed, result.message
+
+
+# -- which loops keep a graph alive ----------------------------------------------------
+
+@pytest.mark.parametrize("graph, activations", [({"B", "C"}, {"B"}), ("BC", "b"), (["c", "b"], ("B",)), ("B, C", "B")])
+def test_kept_graphs_accepts_any_spelling(graph, activations):
+    result = ch2.kept_graphs(graph, activations)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("graph, activations, words", [
+    ({"C"}, {"B"}, "not right about B"),
+    ({"B", "C", "D"}, {"B"}, "no graph is recorded"),
+    ({"A", "B", "C"}, {"B"}, "Python floats"),
+    ({"B", "C"}, {"B", "C"}, "already freed the activations"),
+    ({"B", "C"}, set(), "every activation"),
+    ({"B", "C"}, {"E"}, "letters among"),
+    (3, {"B"}, "letters among"),
+])
+def test_kept_graphs_rejects_with_the_reason(graph, activations, words):
+    result = ch2.kept_graphs(graph, activations)
+    assert not result.passed
+    assert words in result.message, result.message

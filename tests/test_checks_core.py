@@ -168,3 +168,44 @@ def test_result_is_frozen():
     result = CheckResult(True, "ok")
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.passed = False
+
+
+# -- the device probe: a GPU runtime played on any machine ---------------------------
+
+import pytest as _pytest  # noqa: E402
+import torch  # noqa: E402
+
+from aecourse.checks.core import Wrong as _Wrong, probe_devices as _probe  # noqa: E402
+
+_X = torch.ones(4, 3)
+_WHERE = torch.device("cpu")  # a notebook's global device
+
+
+@_pytest.mark.parametrize("make", [
+    lambda x: x + torch.randn_like(x),
+    lambda x: x + torch.randn(x.shape, device=x.device),
+    lambda x: x + torch.randn(x.shape, device=_WHERE),
+    lambda x: x + torch.randn(x.shape).to(x.device),
+    lambda x: x * torch.tensor(0.5),
+    lambda x: x + x.new_zeros(x.shape),
+    lambda x: torch.zeros(3).copy_(x[0]),  # a copy across devices is allowed on a GPU too
+], ids=["randn_like", "device=x.device", "global-device", "to-device", "cpu-scalar", "new_zeros", "copy"])
+def test_probe_accepts_what_runs_on_a_gpu(make):
+    _probe(lambda: make(_X), "it")
+
+
+@_pytest.mark.parametrize("make", [
+    lambda x: x + torch.randn(x.shape),
+    lambda x: x @ torch.eye(3),  # mm accepts a meta argument silently: the mode checks inputs itself
+    lambda x: torch.zeros(1) + x.sum(),  # x.sum() lives on the GPU there, torch.zeros(1) on the CPU
+    lambda x: torch.cat([x, torch.zeros(1, 3)]),
+    lambda x: torch.nn.Linear(3, 2)(x),  # a layer built inside the answer stays on the CPU
+], ids=["randn", "eye-matmul", "zeros-plus-sum", "cat", "new-layer"])
+def test_probe_rejects_what_stops_on_a_gpu(make):
+    with _pytest.raises(_Wrong, match="two devices"):
+        _probe(lambda: make(_X), "it")
+
+
+def test_probe_ignores_what_only_the_meta_device_cannot_do():
+    """.item() on a meta tensor fails, but says nothing about devices: no verdict."""
+    _probe(lambda: torch.ones(3).sum().item(), "it")

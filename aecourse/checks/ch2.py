@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, check
+from aecourse.checks.core import Wrong, check, check_device, probe_devices
 from aecourse.train import evaluate
 
 
@@ -63,11 +63,16 @@ def _replay(start: nn.Module, optimizer_state: dict, make_optimizer, make_loss, 
 
 
 @check("the training step")
-def training_step(step: Callable[[nn.Module, torch.optim.Optimizer, Callable, Tensor], float]) -> str:
-    """``step(model, optimizer, loss_fn, batch)`` does one update and returns the batch loss as a float."""
-    batches = torch.rand(len(_STEPS), 8, 6, generator=torch.Generator().manual_seed(1))
+def training_step(step: Callable[[nn.Module, torch.optim.Optimizer, Callable, Tensor], float], *,
+                  device: torch.device | str | None = None) -> str:
+    """``step(model, optimizer, loss_fn, batch)`` does one update and returns the batch loss as a float.
+
+    Model and batches live on the notebook's device (``device`` for a test).
+    """
+    where = check_device(device)
+    batches = torch.rand(len(_STEPS), 8, 6, generator=torch.Generator().manual_seed(1)).to(where)
     for i, ((make_optimizer, make_loss), batch) in enumerate(zip(_STEPS, batches)):
-        theirs = _tiny_autoencoder()
+        theirs = _tiny_autoencoder().to(where)
         their_opt = make_optimizer(theirs.parameters())
         # one step has run before, so leftover gradients show whether zero_grad is called
         _reference_step(theirs, their_opt, make_loss(), batches[(i + 1) % len(batches)])
@@ -97,6 +102,9 @@ def training_step(step: Callable[[nn.Module, torch.optim.Optimizer, Callable, Te
                         "call loss_fn(model(batch), batch).")
         raise Wrong(f"after {name} the parameters differ from one step of that optimiser on "
                     "loss_fn(model(batch), batch).")
+    probe_model = _tiny_autoencoder()
+    probe_optimizer, probe_batch = torch.optim.SGD(probe_model.parameters(), lr=0.1), batches[0].cpu()
+    probe_devices(lambda: step(probe_model, probe_optimizer, nn.MSELoss(), probe_batch), "the training step")
     return ("three steps, with MSE then binary cross-entropy and SGD then Adam, gave exactly the expected "
             "losses and parameters.")
 
@@ -116,12 +124,13 @@ class _Recorder(nn.Module):
 
 
 @check("the test-set MSE")
-def test_mse(answer: Callable[[nn.Module, Tensor], float]) -> str:
+def test_mse(answer: Callable[[nn.Module, Tensor], float], *, device: torch.device | str | None = None) -> str:
     """``answer(model, x)`` returns the mean squared error per pixel, in eval mode, without grad,
     and leaves the model in training mode. 1,003 images: batches of any size must weigh right."""
+    where = check_device(device)
     torch.manual_seed(0)
-    model = _Recorder()
-    x = torch.rand(1003, 784, generator=torch.Generator().manual_seed(2))
+    model = _Recorder().to(where)
+    x = torch.rand(1003, 784, generator=torch.Generator().manual_seed(2)).to(where)
     model.train()
     got = answer(model, x.clone())
     left_training = model.training
@@ -146,6 +155,8 @@ def test_mse(answer: Callable[[nn.Module, Tensor], float]) -> str:
         raise Wrong(f"got {got!r}, expected {want:.6f}: the mean squared error over every pixel of every image.")
     if not left_training:
         raise Wrong("the value is right, but the model was left in eval mode: call model.train() before training resumes.")
+    probe_model, probe_x = _Recorder(), torch.rand(30, 784)
+    probe_devices(lambda: answer(probe_model, probe_x), "measuring the error")
     return f"{want:.6f}, measured in eval mode under no_grad."
 
 
@@ -173,18 +184,20 @@ def _mirror(linears: Sequence[nn.Linear], z: Tensor, last: Callable[[Tensor], Te
 
 
 @check("the decoder built from the encoder's sizes")
-def make_decoder(answer: Callable[[Sequence[int]], nn.Module]) -> str:
+def make_decoder(answer: Callable[[Sequence[int]], nn.Module], *, device: torch.device | str | None = None) -> str:
     """``answer(sizes)`` mirrors an encoder's layer sizes, ReLU between and Sigmoid out.
 
     Judged by what the decoder computes, not how it is written: its linear layers
     in the order its forward pass calls them, then its output compared with
     Linear-ReLU-...-Linear-Sigmoid built from those very layers.
     """
+    where = check_device(device)
     for sizes in ([784, 128, 64, 36, 18, 9], [10, 7, 3]):
-        decoder = answer(list(sizes))
+        decoder = answer(list(sizes))  # a copy: an answer that reverses it in place leaves `sizes` intact
         if not isinstance(decoder, nn.Module):
             raise Wrong(f"return an nn.Module (an nn.Sequential, say); got a {type(decoder).__name__}.")
-        z = torch.randn(5, sizes[-1], generator=torch.Generator().manual_seed(0))
+        decoder = decoder.to(where)
+        z = torch.randn(5, sizes[-1], generator=torch.Generator().manual_seed(0)).to(where)
         try:
             out, called = _calls(decoder, z)
         except Exception as error:  # the decoder is the answer: its failure is the answer's
@@ -218,4 +231,149 @@ def make_decoder(answer: Callable[[Sequence[int]], nn.Module]) -> str:
         if any(float(layer.weight.detach().abs().max()) == 0 for layer in linears):
             raise Wrong("a layer's weights start at zero: every unit then computes the same thing and the "
                         "gradients cannot tell them apart. Keep nn.Linear's own initialisation.")
+        probe_decoder, probe_z = decoder.cpu(), z.cpu()  # built outside the probe, as the notebook moves it
+        probe_devices(lambda: probe_decoder(probe_z), "the decoder's forward pass")
     return "9-18-36-64-128-784 with ReLU between and Sigmoid out, and it generalises to other sizes."
+
+
+# -- diagnosing: the digits reconstructed worst --------------------------------------
+
+def _per_image_mse(model: nn.Module, x: Tensor) -> Tensor:
+    model.eval()
+    with torch.no_grad():
+        return ((model(x) - x) ** 2).mean(dim=1)
+
+
+def _as_indices(got: object) -> list[int] | None:
+    """``got`` as a list of ints (a tensor, an array, a list), or None if it is not indices."""
+    if isinstance(got, Tensor):
+        if got.is_floating_point() or got.ndim != 1:
+            return None
+        return [int(i) for i in got.tolist()]
+    try:
+        values = list(got)  # type: ignore[call-overload]
+    except TypeError:
+        return None
+    if not all(hasattr(v, "__index__") for v in values):
+        return None
+    return [int(v) for v in values]
+
+
+@check("the test digits reconstructed worst")
+def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
+                 device: torch.device | str | None = None) -> str:
+    """``answer(model, x, n)``: indices of the ``n`` images of ``x`` with the largest mean squared
+    reconstruction error, worst first, measured in eval mode without a graph.
+
+    1,003 images and a model whose output depends on its mode; ``n`` of 1, 5 and 12,
+    so an answer that ranks only one batch, or the wrong way round, shows.
+    """
+    where = check_device(device)
+    x = torch.rand(1003, 784, generator=torch.Generator().manual_seed(4)).to(where)
+    for n in (5, 1, 12):
+        torch.manual_seed(0)
+        model = _Recorder().to(where)
+        model.train()
+        got_raw = answer(model, x.clone(), n)
+        if any(training for training, _ in model.calls):
+            raise Wrong("the model ran in training mode (dropout active), so the ranking is noise: "
+                        "call model.eval() before the forward pass.")
+        errors = _per_image_mse(model, x)
+        got = _as_indices(got_raw)
+        if got is None:
+            raise Wrong(f"return the images' indices (a tensor of ints or a list), not "
+                        f"{type(got_raw).__name__ if not isinstance(got_raw, Tensor) else 'a float tensor: the errors themselves?'}.")
+        want = errors.argsort(descending=True)[:n].tolist()
+        if got == want:
+            continue
+        said = f"for n={n} the worst images are {want} (worst first); your answer gave {got}."
+        if len(got) != n:
+            raise Wrong(f"{said} Return exactly n indices.")
+        if got == errors.argsort()[:n].tolist():
+            raise Wrong(f"{said} Those are the best-reconstructed images: sort the errors in descending order.")
+        if sorted(got) == sorted(want):
+            raise Wrong(f"{said} The right images, in another order: worst first.")
+        with torch.no_grad():
+            diff = model(x) - x
+        per_batch = [int(i) for b in diff.split(100) for i in [(b**2).mean(dim=1).argmax()]]
+        if got == per_batch[:n] or (n == 1 and got[0] < 100 and got[0] != want[0]):
+            raise Wrong(f"{said} The indices look relative to a batch: add the batch's offset, or rank "
+                        "all images at once.")
+        for name, score in (("the largest single-pixel error", diff.abs().amax(dim=1)),
+                            ("the mean absolute error", diff.abs().mean(dim=1)),
+                            ("the mean signed error", diff.mean(dim=1))):
+            if got == score.argsort(descending=True)[:n].tolist():
+                raise Wrong(f"{said} That ranks by {name}: rank by the mean squared error of each image.")
+        raise Wrong(said)
+    probe_model, probe_x = _Recorder(), torch.rand(30, 784)
+    probe_devices(lambda: answer(probe_model, probe_x, 3), "ranking the digits")
+    return "the n worst images by mean squared error, worst first, for n = 1, 5 and 12, measured in eval mode."
+
+
+# -- predicting: which loop keeps a graph alive --------------------------------------
+
+LOOPS = {
+    "A": "training: loss.backward(); optimizer.step(); history.append(loss.item())",
+    "B": "testing, no torch.no_grad(): test_losses.append(loss_fn(model(x), x))",
+    "C": "training: loss.backward(); optimizer.step(); history.append(loss)",
+    "D": "testing under torch.no_grad(): test_losses.append(loss_fn(model(x), x))",
+}
+_WHY = {
+    "A": "A keeps Python floats: .item() lets the graph go.",
+    "B": "B keeps a loss with a grad_fn that nothing has run backward through: each kept loss holds "
+         "its whole graph, with every activation the backward pass would need.",
+    "C": "C keeps a loss with a grad_fn: the graph's nodes stay alive, though backward() has already "
+         "freed the activations they held.",
+    "D": "D computes under torch.no_grad(): no graph is recorded at all, so the kept loss has no grad_fn.",
+}
+
+
+def _letters(got: object) -> set[str] | None:
+    if isinstance(got, str):
+        got = [c for c in got if not c.isspace() and c not in ",;"]
+    try:
+        return {str(v).strip().upper() for v in got}  # type: ignore[union-attr]
+    except TypeError:
+        return None
+
+
+def _kept_graphs() -> tuple[set[str], set[str]]:
+    """Run the four loops on a small model: which kept values hold a graph, and which hold activations."""
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.rand(5, 4)
+    kept: dict[str, object] = {}
+    loss = nn.functional.mse_loss(model(x), x)
+    loss.backward()
+    optimizer.step()
+    kept["A"], kept["C"] = loss.item(), loss
+    kept["B"] = nn.functional.mse_loss(model(x), x)
+    with torch.no_grad():
+        kept["D"] = nn.functional.mse_loss(model(x), x)
+    graphs = {k for k, v in kept.items() if isinstance(v, Tensor) and v.grad_fn is not None}
+    activations = set()
+    for k in graphs:
+        try:  # a second backward works only while the graph still holds its saved tensors
+            torch.autograd.grad(kept[k], list(model.parameters()))
+            activations.add(k)
+        except RuntimeError:
+            pass
+    return graphs, activations
+
+
+@check("which loops keep a graph alive")
+def kept_graphs(keeps_graph: object, keeps_activations: object) -> str:
+    """``keeps_graph``: the loops of :data:`LOOPS` whose kept values hold a graph;
+    ``keeps_activations``: those whose kept graphs still hold the activations.
+    Any collection of the letters, or a string of them, in any case."""
+    graphs, activations = _kept_graphs()
+    for given, want, what in ((keeps_graph, graphs, "keeps_graph"), (keeps_activations, activations, "keeps_activations")):
+        got = _letters(given)
+        if got is None or not got <= set(LOOPS):
+            raise Wrong(f"{what} should hold letters among {sorted(LOOPS)}, e.g. {{'A'}}; got {given!r}.")
+        wrong = sorted(got ^ want)
+        if wrong:
+            extra = [_WHY[k] for k in wrong]
+            raise Wrong(f"{what} = {sorted(got)} is not right about {', '.join(wrong)}. " + " ".join(extra))
+    return (f"graphs in {sorted(graphs)}, activations only in {sorted(activations)}. The measurement below "
+            "shows what each costs.")
