@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 import torch
 from torch import nn
 
@@ -259,3 +261,132 @@ def test_port_rejects_frozen_and_unconnected_parameters():
     for expected, answer in cases.items():
         result = ch3.port_layer(answer)
         assert not result.passed and expected in result.message, (expected, result.message)
+
+
+# -- copies and devices ------------------------------------------------------------------
+
+def test_manual_forward_that_pops_from_the_lists_is_judged_on_the_real_layers():
+    def popping(x, kernels, biases):
+        h = x
+        while kernels:
+            w, b = kernels.pop(0), biases.pop(0)
+            h = h @ w + b
+            h = torch.relu(h) if kernels else torch.sigmoid(h)
+        return h
+
+    result = ch3.manual_forward(popping)
+    assert result.passed, result.message
+
+
+def test_manual_forward_with_a_cpu_tensor_is_rejected():
+    def with_zeros(x, kernels, biases):
+        h = x
+        for i, (w, b) in enumerate(zip(kernels, biases)):
+            h = h @ w + b + torch.zeros(w.shape[1])
+            h = torch.sigmoid(h) if i == len(kernels) - 1 else torch.relu(h)
+        return h
+
+    result = ch3.manual_forward(with_zeros)
+    assert not result.passed
+    assert "two devices" in result.message
+
+
+def test_port_layer_built_on_the_notebooks_device_passes():
+    device = torch.device("cpu")
+
+    def on_device(kernel, bias):
+        layer = nn.Linear(*kernel.shape).to(device)
+        with torch.no_grad():
+            layer.weight.copy_(kernel.T)
+            layer.bias.copy_(bias)
+        return nn.Sequential(layer, nn.Sigmoid())
+
+    result = ch3.port_layer(on_device)
+    assert result.passed, result.message
+
+
+# -- the truncated normal's spread ---------------------------------------------------------
+
+def std_closed_form(a):
+    phi = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    mass = math.erf(a / math.sqrt(2))
+    return math.sqrt(1 - 2 * a * phi / mass)
+
+
+def std_by_integration(a):
+    """Correct, another route: the second moment of the truncated density, by the trapezoid rule."""
+    t = torch.linspace(-a, a, 200_001, dtype=torch.float64)
+    density = torch.exp(-t**2 / 2)
+    return torch.sqrt(torch.trapezoid(t**2 * density, t) / torch.trapezoid(density, t))
+
+
+def std_by_sampling(a):
+    """Correct, a third route: ten million draws of nn.init.trunc_normal_."""
+    draws = torch.nn.init.trunc_normal_(torch.empty(10_000_000), 0.0, 1.0, -a, a,
+                                        generator=torch.Generator().manual_seed(0))
+    return draws.std().item()
+
+
+def std_by_special(a):
+    """Correct, written with torch.special and returned as a tensor."""
+    a = torch.tensor(a, dtype=torch.float64)
+    z = torch.special.erf(a / math.sqrt(2))
+    return torch.sqrt(1 - 2 * a * torch.exp(-a**2 / 2) / math.sqrt(2 * math.pi) / z)
+
+
+@pytest.mark.parametrize("answer", [std_closed_form, std_by_integration, std_by_sampling, std_by_special],
+                         ids=["closed-form", "integration", "sampling", "torch-special"])
+def test_truncated_std_accepts(answer):
+    result = ch3.truncated_std(answer)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda a: std_closed_form(a) ** 2, "square root"),
+    (lambda a: math.erf(a / math.sqrt(2)), "probability mass"),
+    (lambda a: math.sqrt(1 - 2 * a * math.exp(-a * a / 2) / math.sqrt(2 * math.pi)), "divide the integral"),
+    (lambda a: 1.0, "untruncated"),
+    (lambda a: 0.87962566, "for a = 2 only"),
+    (lambda a: torch.nn.init.trunc_normal_(torch.empty(1000), 0, 1, -a, a, generator=torch.Generator().manual_seed(1)).std().item(),
+     "standard deviation is"),
+    (lambda a: [std_closed_form(a)], "one number"),
+], ids=["variance", "mass", "no-normalisation", "one", "hard-coded", "too-few-draws", "list"])
+def test_truncated_std_rejects(answer, words):
+    result = ch3.truncated_std(answer)
+    assert not result.passed
+    assert words in result.message, result.message
+
+
+# -- the tied network's size ---------------------------------------------------------------
+
+def count_by_formula(sizes):
+    return sum(a * b for a, b in zip(sizes, sizes[1:])) + sum(sizes[1:]) + sum(sizes[:-1])
+
+
+def count_by_building(sizes):
+    """Correct, another route: build the tied parameters and count them."""
+    params = [torch.empty(a, b) for a, b in zip(sizes, sizes[1:])]
+    params += [torch.empty(b) for b in sizes[1:]] + [torch.empty(a) for a in sizes[:-1]]
+    return sum(p.numel() for p in params)
+
+
+@pytest.mark.parametrize("answer", [count_by_formula, count_by_building, lambda s: float(count_by_formula(s))],
+                         ids=["formula", "building", "float"])
+def test_tied_parameter_count_accepts(answer):
+    result = ch3.tied_parameter_count(answer)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda s: 2 * sum(a * b for a, b in zip(s, s[1:])) + sum(s[1:]) + sum(s[:-1]), "decoder's kernels"),
+    (lambda s: sum(a * b for a, b in zip(s, s[1:])) + sum(s[1:]), "decoder's biases are missing"),
+    (lambda s: sum(a * b for a, b in zip(s, s[1:])) + sum(s[:-1]), "encoder's biases are missing"),
+    (lambda s: sum(a * b for a, b in zip(s, s[1:])), "kernels only"),
+    (lambda s: sum(a * b for a, b in zip(s, s[1:])) + sum(s[1:]) + sum(s), "as wide as the code"),
+    (lambda s: 385924, "your answer gave"),
+    (lambda s: str(count_by_formula(s)), "whole number"),
+], ids=["untied", "no-decoder-biases", "no-encoder-biases", "kernels-only", "code-bias", "hard-coded", "string"])
+def test_tied_parameter_count_rejects(answer, words):
+    result = ch3.tied_parameter_count(answer)
+    assert not result.passed
+    assert words in result.message, result.message

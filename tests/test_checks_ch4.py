@@ -1,5 +1,6 @@
 """Chapter 4 checks: each passes a correct answer and rejects typical wrong ones with a hint."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -69,7 +70,7 @@ def test_loss_names_probabilities_and_missing_beta_and_mean():
 @torch.no_grad()
 def good_sampler(model, n):
     model.eval()
-    z = torch.randn(n, model.latent_dim)
+    z = torch.randn(n, model.latent_dim, device=next(model.parameters()).device)
     return torch.sigmoid(model.decode(z))
 
 
@@ -112,9 +113,10 @@ def test_sampler_rejects_a_graph():
 
 def test_reparameterize_accepts_correct_variants():
     variants = [
-        lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape),
+        lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape, device=mu.device),
+        lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape).to(mu),
         lambda mu, logvar: torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample(),
-        lambda mu, logvar: mu + torch.sqrt(torch.exp(logvar)) * torch.normal(0.0, 1.0, size=mu.shape),
+        lambda mu, logvar: mu + torch.sqrt(torch.exp(logvar)) * torch.normal(0.0, 1.0, size=mu.shape, device=mu.device),
     ]
     for answer in variants:
         result = ch4.reparameterize(answer)
@@ -196,12 +198,14 @@ def test_sampler_accepts_inference_mode_chunks_and_a_device_variable():
     def inference(model, n):
         model.eval()
         with torch.inference_mode():
-            return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim)))
+            return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim, device=model.scale.device)))
 
     def chunked(model, n):
         model.eval()
+        where = next(model.parameters()).device
         with torch.no_grad():
-            parts = [torch.sigmoid(model.decode(torch.randn(len(c), model.latent_dim))) for c in torch.arange(n).split(1000)]
+            parts = [torch.sigmoid(model.decode(torch.randn(len(c), model.latent_dim, device=where)))
+                     for c in torch.arange(n).split(1000)]
         return torch.cat(parts)
 
     def on_models_device(model, n):
@@ -243,3 +247,75 @@ def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
     for expected, answer in cases.items():
         result = ch4.sample_prior(answer)
         assert not result.passed and expected in result.message, (expected, result.message)
+
+
+# -- device faults: CPU tensors that a GPU runtime would refuse to mix -------------------
+
+@pytest.mark.parametrize("check, answer", [
+    (ch4.reparameterize, lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape)),
+    (ch4.reparameterize, lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.normal(0.0, 1.0, size=mu.shape)),
+    (ch4.kl_divergence, lambda mu, logvar: 0.5 * torch.sum(mu**2 + logvar.exp() - torch.ones(mu.shape) - logvar)),
+    (ch4.vae_loss, lambda logits, x, mu, logvar, beta=1.0: F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+     + beta * 0.5 * torch.sum(mu**2 + logvar.exp() - torch.ones(mu.shape) - logvar)),
+    (ch4.sample_prior, torch.no_grad()(lambda model, n: model.eval() and None
+                                       or torch.sigmoid(model.decode(torch.randn(n, model.latent_dim))))),
+], ids=["randn", "normal", "kl-ones", "loss-ones", "prior-randn"])
+def test_answers_that_make_cpu_tensors_are_rejected_on_any_machine(check, answer):
+    result = check(answer)
+    assert not result.passed
+    assert "two devices" in result.message, result.message
+
+
+def test_kl_accepts_a_scalar_constant_and_other_closed_forms():
+    variants = [
+        lambda mu, logvar: 0.5 * torch.sum(mu**2 + logvar.exp() - torch.tensor(1.0) - logvar),
+        lambda mu, logvar: torch.distributions.kl_divergence(
+            torch.distributions.Normal(mu, (0.5 * logvar).exp()),
+            torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(),
+        lambda mu, logvar: (0.5 * (mu.square() + logvar.exp()) - 0.5 - 0.5 * logvar).sum(dim=1).sum(),
+    ]
+    for answer in variants:
+        result = ch4.kl_divergence(answer)
+        assert result.passed, result.message
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda mu, lv: 0.5 * torch.sum(mu**2 + (2 * lv).exp() - 1 - 2 * lv), "not log sigma"),
+    (lambda mu, lv: 0.5 * torch.sum(lv.exp() - 1 - lv), "mu^2 term is missing"),
+    (lambda mu, lv: 0.5 * torch.sum(mu**2 + lv.exp() - lv), "the -1 is missing"),
+    (lambda mu, lv: torch.sum(mu**2 + lv.exp() - 1 - lv), "factor 1/2"),
+    (lambda mu, lv: 0.5 * torch.sum(mu**2 + (0.5 * lv).exp() - 1 - lv), "sigma appears where"),
+    (lambda mu, lv: 0.5 * torch.sum((mu**2 + 1) / lv.exp() - 1 + lv), "other direction"),
+], ids=["log-sigma", "no-mu", "no-minus-one", "no-half", "sigma-not-variance", "reverse-kl"])
+def test_kl_derivation_slips_are_named(answer, words):
+    result = ch4.kl_divergence(answer)
+    assert not result.passed
+    assert words in result.message, result.message
+
+
+# -- the active latent dimensions -------------------------------------------------------
+
+@pytest.mark.parametrize("answer", [
+    lambda mu: (mu.var(dim=0) > 0.01).nonzero().flatten(),
+    lambda mu: mu.var(dim=0) > 0.01,  # a boolean mask
+    lambda mu: [d for d in range(mu.shape[1]) if mu[:, d].var(unbiased=False).item() > 0.01],
+    lambda mu: torch.where(((mu - mu.mean(0)) ** 2).mean(0) > 0.01)[0].tolist(),
+], ids=["indices", "mask", "list-population-variance", "by-hand"])
+def test_active_dims_accepts(answer):
+    result = ch4.active_dims(answer)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda mu: (mu.var(dim=1) > 0.01).nonzero().flatten(), "across dimensions"),
+    (lambda mu: (mu.mean(dim=0).abs() > 0.01).nonzero().flatten(), "tests the mean"),
+    (lambda mu: (mu.std(dim=0) > 0.01).nonzero().flatten(), "standard deviation"),
+    (lambda mu: (mu.var(dim=0) <= 0.01).nonzero().flatten(), "inactive"),
+    (lambda mu: mu.var(dim=0), "of floats"),
+    (lambda mu: (mu.var(dim=0) > 0.1).nonzero().flatten(), "your answer gave"),
+    (lambda mu: (mu.var(dim=0) > torch.full((mu.shape[1],), 0.01)).nonzero().flatten(), "two devices"),
+], ids=["wrong-axis", "mean", "std", "inverted", "variances", "threshold", "cpu-tensor"])
+def test_active_dims_rejects(answer, words):
+    result = ch4.active_dims(answer)
+    assert not result.passed
+    assert words in result.message, result.message

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, check
+from aecourse.checks.core import Wrong, check, check_device, probe_devices
 from aecourse.tf1 import TRUNCATED_NORMAL_STD
 
 
@@ -29,12 +29,19 @@ def _reference_forward(x: Tensor, kernels: Sequence[Tensor], biases: Sequence[Te
 
 
 @check("the manual forward pass")
-def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor]) -> str:
-    """``answer(x, kernels, biases)``: ReLU after every layer but the last, Sigmoid after it."""
+def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor], *,
+                   device: torch.device | str | None = None) -> str:
+    """``answer(x, kernels, biases)``: ReLU after every layer but the last, Sigmoid after it.
+
+    The answer gets copies of the lists (one that pops from them leaves the check's
+    intact), on the notebook's device.
+    """
+    where = check_device(device)
     for sizes in ([12, 6, 3, 6, 12], [5, 4, 5], [6, 3]):
         kernels, biases = _tf_layers(sizes, seed=len(sizes))
-        x = torch.rand(7, sizes[0], generator=torch.Generator().manual_seed(3))
-        got = answer(x, kernels, biases)
+        kernels, biases = [k.to(where) for k in kernels], [b.to(where) for b in biases]
+        x = torch.rand(7, sizes[0], generator=torch.Generator().manual_seed(3)).to(where)
+        got = answer(x.clone(), [k.clone() for k in kernels], [b.clone() for b in biases])
         want = _reference_forward(x, kernels, biases)
         if not isinstance(got, Tensor) or got.shape != want.shape:
             shape = tuple(got.shape) if isinstance(got, Tensor) else type(got).__name__
@@ -50,6 +57,9 @@ def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor
         if torch.allclose(got, relu_out, atol=1e-6):
             raise Wrong("that is the seed's ReLU on the output layer; the last layer takes a Sigmoid.")
         raise Wrong(f"for layer sizes {sizes} the output differs from x @ W + b with ReLU between and Sigmoid last (largest gap {float((got - want).abs().max()):.3g}).")
+    probe_kernels, probe_biases = _tf_layers([4, 3, 4], seed=9)
+    probe_x = torch.rand(2, 4)
+    probe_devices(lambda: answer(probe_x, probe_kernels, probe_biases), "the forward pass")
     return "x @ W + b layer by layer, ReLU between, Sigmoid at the output, for any number of layers."
 
 
@@ -108,17 +118,23 @@ def variance_scaling(answer: Callable[..., Tensor]) -> str:
 
 
 @check("porting a TF1 layer")
-def port_layer(answer: Callable[[Tensor, Tensor], nn.Module]) -> str:
-    """``answer(kernel, bias)`` returns a module computing ``sigmoid(x @ kernel + bias)``."""
+def port_layer(answer: Callable[[Tensor, Tensor], nn.Module], *, device: torch.device | str | None = None) -> str:
+    """``answer(kernel, bias)`` returns a module computing ``sigmoid(x @ kernel + bias)``.
+
+    The module is moved to the notebook's device before it runs, as a notebook would
+    move it: one built on the CPU from device tensors, or on the device, both pass.
+    """
+    where = check_device(device)
     kernels, biases = _tf_layers([20, 7], seed=5)
-    kernel, bias = kernels[0], biases[0]
+    kernel, bias = kernels[0].to(where), biases[0].to(where)
     module = answer(kernel.clone(), bias.clone())
     if not isinstance(module, nn.Module):
         raise Wrong(f"return an nn.Module (for example nn.Sequential), not {type(module).__name__}.")
+    module = module.to(where)
     params = list(module.parameters())
     if not params:
         raise Wrong("the module has no parameters, so it could not be trained further: keep W and b as parameters (nn.Linear does).")
-    x = torch.rand(9, 20, generator=torch.Generator().manual_seed(4))
+    x = torch.rand(9, 20, generator=torch.Generator().manual_seed(4)).to(where)
     want = torch.sigmoid(x @ kernel + bias)
     with torch.no_grad():
         got = module(x)
@@ -141,3 +157,85 @@ def port_layer(answer: Callable[[Tensor, Tensor], nn.Module]) -> str:
         raise Wrong("the outputs are right, but the gradient does not reach every parameter: compute the output from "
                     "the module's own weight and bias, not from the kernel and bias passed in.")
     return "the module reproduces tf.nn.sigmoid(tf.matmul(X, W) + b) and its parameters can be trained."
+
+
+# -- deriving the truncated normal's spread ------------------------------------------
+
+def _truncated_std(a: float) -> float:
+    """The standard deviation of N(0, 1) truncated to [-a, a]: sqrt(1 - 2 a phi(a) / (2 Phi(a) - 1))."""
+    mass = math.erf(a / math.sqrt(2))
+    density = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    return math.sqrt(1 - 2 * a * density / mass)
+
+
+@check("the spread of a truncated normal")
+def truncated_std(answer: Callable[[float], float]) -> str:
+    """``answer(a)``: the standard deviation of a standard normal truncated to [-a, a].
+
+    Any route passes: the closed form, numerical integration, or enough random draws
+    (the tolerance, 0.002, is five standard errors of ten million draws).
+    """
+    for a in (2.0, 1.0, 3.0, 0.5):
+        got = answer(a)
+        try:
+            got = float(got)
+        except (TypeError, ValueError, RuntimeError):
+            raise Wrong(f"return one number; truncated_std({a}) returned a {type(got).__name__}.") from None
+        want = _truncated_std(a)
+        if math.isclose(got, want, abs_tol=2e-3):
+            continue
+        said = f"for a = {a} the standard deviation is {want:.4f}; your answer gave {got:.4f}."
+        mass = math.erf(a / math.sqrt(2))
+        density = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+        known = {
+            "That is the variance: take its square root.": want**2,
+            "That is the probability mass inside [-a, a]: the spread is the square root of the second "
+            "moment of the truncated density.": mass,
+            "That is 1 - 2 a phi(a), the variance before dividing by the mass: the truncated density is "
+            "phi / (2 Phi(a) - 1), so divide the integral by the mass inside.": math.sqrt(max(1 - 2 * a * density, 0.0)),
+            "That is the untruncated standard deviation: cutting off the tails makes it smaller.": 1.0,
+        }
+        for hint, value in known.items():
+            if math.isclose(got, value, abs_tol=2e-3):
+                raise Wrong(f"{said} {hint}")
+        if a != 2.0 and math.isclose(got, TRUNCATED_NORMAL_STD, abs_tol=2e-3):
+            raise Wrong(f"{said} That is the value for a = 2 only: compute it from a.")
+        raise Wrong(said)
+    return (f"{_truncated_std(2.0):.8f} at a = 2, TF1's constant {TRUNCATED_NORMAL_STD:.8f}, and right for "
+            "a = 0.5, 1 and 3 too.")
+
+
+# -- predicting a tied network's size ----------------------------------------------
+
+def _tied_count(sizes: Sequence[int]) -> int:
+    kernels = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return kernels + sum(sizes[1:]) + sum(sizes[:-1])
+
+
+@check("the size of a tied autoencoder")
+def tied_parameter_count(answer: Callable[[Sequence[int]], int]) -> str:
+    """``answer(sizes)``: the parameters of a tied autoencoder with encoder widths ``sizes``
+    (kernels shared, transposed, by the decoder; every layer with its own bias)."""
+    for sizes in ([784, 392, 196], [10, 4], [6, 5, 3, 2]):
+        got = answer(list(sizes))
+        want = _tied_count(sizes)
+        if isinstance(got, bool) or not isinstance(got, int) and not (isinstance(got, (float, Tensor)) and float(got) == int(float(got))):
+            raise Wrong(f"return a whole number; for sizes {sizes} got {got!r}.")
+        got = int(got)
+        if got == want:
+            continue
+        kernels = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        said = f"for encoder widths {sizes} a tied autoencoder has {want:,} parameters; your answer gave {got:,}."
+        known = {
+            "That counts the decoder's kernels too: tied, it reuses the encoder's.": want + kernels,
+            "The decoder's biases are missing: every decoder layer keeps its own.": want - sum(sizes[:-1]),
+            "The encoder's biases are missing.": want - sum(sizes[1:]),
+            "That counts the kernels only: add a bias per unit of every layer, encoder and decoder.": kernels,
+            "That gives the decoder a bias as wide as the code: its layers output the encoder's input widths, "
+            "sizes[:-1], so those are its biases.": want + sizes[-1],
+        }
+        for hint, value in known.items():
+            if got == value:
+                raise Wrong(f"{said} {hint}")
+        raise Wrong(said)
+    return f"{_tied_count([784, 392, 196]):,} for 784-392-196, and right for other widths."

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, check
+from aecourse.checks.core import Wrong, check, check_device, probe_devices
 from aecourse.vae import bernoulli_nll, kl_to_standard_normal
 
 
@@ -32,23 +32,24 @@ def _close(got: Tensor, want: Tensor, rel: float = 1e-4) -> bool:
 
 
 @check("the reparameterisation")
-def reparameterize(answer: Callable[[Tensor, Tensor], Tensor]) -> str:
+def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(mu, logvar)`` returns ``mu + exp(logvar / 2) * eps`` with fresh ``eps ~ N(0, I)``.
 
     Two latent dimensions with different means and spreads, 100,000 rows: the
     noise is tested per dimension, across dimensions (independent?) and across
     calls (fresh?). Tolerances are five standard errors of that sample size.
     """
+    where = check_device(device)
     torch.manual_seed(0)
     n = 100_000
     sigma = torch.tensor([3.0, 0.5])
-    mu = torch.tensor([2.0, -1.0]).repeat(n, 1).requires_grad_()
-    logvar = (2 * sigma.log()).repeat(n, 1).requires_grad_()
+    mu = torch.tensor([2.0, -1.0]).repeat(n, 1).to(where).requires_grad_()
+    logvar = (2 * sigma.log()).repeat(n, 1).to(where).requires_grad_()
     z = answer(mu, logvar)
     if not isinstance(z, Tensor) or z.shape != mu.shape:
         got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
         raise Wrong(f"z must have the shape of mu, {tuple(mu.shape)}; got {got}.")
-    noise = z.detach() - mu.detach()
+    noise = (z.detach() - mu.detach()).cpu()
     if float(noise.abs().max()) < 1e-6:
         raise Wrong("z equals mu: add noise, eps * sigma with eps = torch.randn_like(mu).")
     if float(noise.std(dim=0).max()) < 1e-6:
@@ -75,9 +76,11 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor]) -> str:
     z.sum().backward()
     if mu.grad is None or not torch.allclose(mu.grad, torch.ones_like(mu)):
         raise Wrong("dz/dmu should be 1: add mu itself, unscaled, and keep it in the graph.")
-    if logvar.grad is None or not torch.allclose(logvar.grad, 0.5 * noise, atol=1e-5):
+    if logvar.grad is None or not torch.allclose(logvar.grad.cpu(), 0.5 * noise, atol=1e-5):
         raise Wrong("the gradient does not reach logvar as it should (dz/dlogvar = eps * sigma / 2): "
                     "compute sigma from logvar inside the graph, z = mu + exp(logvar / 2) * eps.")
+    probe_mu, probe_logvar = torch.zeros(4, 3, requires_grad=True), torch.zeros(4, 3, requires_grad=True)
+    probe_devices(lambda: answer(probe_mu, probe_logvar), "the sample")
     return ("means (2, -1) and spreads (3, 0.5) as mu and logvar ask, noise fresh on every call and "
             "independent across dimensions, and the gradient reaches both mu and logvar.")
 
@@ -88,17 +91,26 @@ def _posterior(seed: int, n: int = 6, k: int = 4) -> tuple[Tensor, Tensor]:
 
 
 @check("the KL term")
-def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor]) -> str:
+def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(mu, logvar)``: KL(q || N(0, I)) summed over latents and batch, as a
-    tensor whose gradient reaches ``mu`` and ``logvar`` (it is part of the loss)."""
-    zero = _tensor_result(answer(torch.zeros(3, 2), torch.zeros(3, 2)), "the KL")
+    tensor whose gradient reaches ``mu`` and ``logvar`` (it is part of the loss).
+
+    Any correct closed form passes (the exercise asks the student to derive one); a
+    wrong one is named only where a known slip of the derivation reproduces it.
+    """
+    where = check_device(device)
+    zero = _tensor_result(answer(torch.zeros(3, 2, device=where), torch.zeros(3, 2, device=where)), "the KL")
     if float(zero.detach()) != 0.0:
-        raise Wrong(f"the KL of N(0, I) to itself must be 0; got {float(zero.detach()):.4f}.")
+        hint = (" Here the -1 is missing: E_q[(z - mu)^2 / (2 sigma^2)] = 1/2 for every dimension."
+                if math.isclose(float(zero.detach()), 0.5 * 6) else "")
+        raise Wrong(f"the KL of N(0, I) to itself must be 0; for a 3 x 2 posterior equal to the prior, your "
+                    f"answer gave {float(zero.detach()):.4f}.{hint}")
     first = None
     for seed, n, k in [(1, 6, 4), (5, 3, 7)]:
-        mu, logvar = (t.requires_grad_() for t in _posterior(seed, n, k))
+        mu, logvar = (t.to(where).requires_grad_() for t in _posterior(seed, n, k))
         got_tensor = _tensor_result(answer(mu, logvar), "the KL")
-        want_tensor = kl_to_standard_normal(mu.detach(), logvar.detach())
+        m, lv = mu.detach().cpu(), logvar.detach().cpu()
+        want_tensor = kl_to_standard_normal(m, lv)
         got, want = float(got_tensor.detach()), float(want_tensor)
         first = want if first is None else first
         if math.isclose(got, -want, rel_tol=1e-4):
@@ -106,22 +118,41 @@ def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor]) -> str:
         if math.isclose(got, want / mu.numel(), rel_tol=1e-4) or math.isclose(got, want / n, rel_tol=1e-4):
             raise Wrong("sum over latents and images, as the reconstruction term does (reduction='sum'); don't average.")
         if not math.isclose(got, want, rel_tol=1e-4):
-            raise Wrong(f"for a {n} x {k} posterior got {got:.4f}, expected {want:.4f}: per dimension "
-                        "0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), with sigma^2 = exp(logvar).")
+            said = f"for a {n} x {k} posterior got {got:.4f}, expected {want:.4f}."
+            slips = {
+                "logvar is log sigma^2, not log sigma: sigma^2 = exp(logvar).":
+                    0.5 * (m**2 + (2 * lv).exp() - 1 - 2 * lv).sum(),
+                "E_q[z^2] is mu^2 + sigma^2: the mu^2 term is missing.": 0.5 * (lv.exp() - 1 - lv).sum(),
+                "the -1 is missing: E_q[(z - mu)^2 / (2 sigma^2)] = 1/2 for every dimension.":
+                    0.5 * (m**2 + lv.exp() - lv).sum(),
+                "the factor 1/2 is missing: every term of the log densities carries it.":
+                    (m**2 + lv.exp() - 1 - lv).sum(),
+                "sigma appears where sigma^2 belongs: E_q[z^2] = mu^2 + sigma^2, with sigma^2 = exp(logvar).":
+                    0.5 * (m**2 + (0.5 * lv).exp() - 1 - lv).sum(),
+                "that is KL(p || q), the other direction: the VAE needs KL(q || p), an expectation under q.":
+                    0.5 * ((m**2 + 1) / lv.exp() - 1 + lv).sum(),
+            }
+            for hint, value in slips.items():
+                if math.isclose(got, float(value), rel_tol=1e-4):
+                    raise Wrong(f"{said} {hint}")
+            raise Wrong(f"{said} It must be 0 at mu = 0, logvar = 0, and grow as mu moves away from 0 or sigma "
+                        "from 1.")
         if got_tensor.grad_fn is None:
             raise Wrong("the value is right, but it carries no gradient (detached, or computed under no_grad): "
                         "the KL is part of the loss, and training needs its gradient.")
         got_tensor.backward()
         if mu.grad is None or logvar.grad is None or not (
-            _close(mu.grad, mu.detach()) and _close(logvar.grad, 0.5 * (logvar.detach().exp() - 1))
+            _close(mu.grad.cpu(), m) and _close(logvar.grad.cpu(), 0.5 * (lv.exp() - 1))
         ):
             raise Wrong("the value is right, but its gradient does not reach both mu and logvar as the formula's "
                         "would: compute it from mu and logvar themselves, inside the graph.")
+    probe_mu, probe_logvar = _posterior(7)
+    probe_devices(lambda: answer(probe_mu, probe_logvar), "the KL")
     return f"{first:.4f} on a test posterior, and 0 for the prior itself."
 
 
 @check("the VAE loss")
-def vae_loss(answer: Callable[..., Tensor]) -> str:
+def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(logits, x, mu, logvar, beta=1.0)``: summed Bernoulli NLL (from logits) +
     beta * KL, a tensor whose gradient reaches logits, mu and logvar."""
     g = torch.Generator().manual_seed(2)
@@ -131,10 +162,13 @@ def vae_loss(answer: Callable[..., Tensor]) -> str:
     x[0, 0, 0, :4] = torch.tensor([1.0, 0.0, 1.0, 0.0])
     mu, logvar = _posterior(3, n=4, k=8)
     recon, kl = bernoulli_nll(logits, x), kl_to_standard_normal(mu, logvar)
+    where = check_device(device)
+    x_there = x.to(where)
     for beta in (1.0, 4.0, None):
-        inputs = [t.clone().requires_grad_() for t in (logits, mu, logvar)]
+        inputs = [t.clone().to(where).requires_grad_() for t in (logits, mu, logvar)]
         try:
-            raw = answer(inputs[0], x, inputs[1], inputs[2]) if beta is None else answer(inputs[0], x, inputs[1], inputs[2], beta)
+            raw = (answer(inputs[0], x_there, inputs[1], inputs[2]) if beta is None
+                   else answer(inputs[0], x_there, inputs[1], inputs[2], beta))
         except TypeError as error:
             if beta is None and "beta" in str(error):
                 raise Wrong("give beta a default of 1.0: the training loop calls vae_loss(logits, x, mu, logvar).") from None
@@ -158,9 +192,11 @@ def vae_loss(answer: Callable[..., Tensor]) -> str:
             raise Wrong("the value is right, but it carries no gradient: return the tensor itself, not a detached copy.")
         total.backward()
         expected = (torch.sigmoid(logits) - x, beta * mu, beta * 0.5 * (logvar.exp() - 1))
-        if any(t.grad is None or not _close(t.grad, e) for t, e in zip(inputs, expected)):
+        if any(t.grad is None or not _close(t.grad.cpu(), e) for t, e in zip(inputs, expected)):
             raise Wrong("the value is right, but its gradient does not reach the logits, mu and logvar as it should: "
                         "build the loss from those tensors, inside the graph.")
+    probe_inputs = [t.clone().requires_grad_() for t in (logits, mu, logvar)]
+    probe_devices(lambda: answer(probe_inputs[0], x, probe_inputs[1], probe_inputs[2]), "the loss")
     return "summed BCE on logits plus beta times the KL, exact even where the Sigmoid saturates."
 
 
@@ -182,12 +218,13 @@ class _FakeVAE(nn.Module):
 
 
 @check("sampling from the prior")
-def sample_prior(answer: Callable[[nn.Module, int], Tensor]) -> str:
+def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(model, n)``: n images from z ~ N(0, I), decoded in eval mode without a graph
     and passed through a Sigmoid. Decoding in chunks, under ``torch.inference_mode()``,
     or on the model's device are all fine: every chunk is judged, in order."""
+    where = check_device(device)
     for n in (4000, 7):
-        model = _FakeVAE()
+        model = _FakeVAE().to(where)
         model.train()
         torch.manual_seed(0)
         images = answer(model, n)
@@ -205,8 +242,9 @@ def sample_prior(answer: Callable[[nn.Module, int], Tensor]) -> str:
             raise Wrong(f"for n = {n} return images of shape ({n}, 1, 28, 28); got {got}.")
         with torch.no_grad():
             decoded = torch.sigmoid(_FakeVAE().decode(z))  # a fresh copy: the student's model keeps its record
-        if not torch.allclose(images.detach(), decoded, atol=1e-6):
-            if torch.allclose(images.detach(), torch.sigmoid(decoded), atol=1e-6) or float(images.min()) < 0:
+        images = images.detach().cpu()
+        if not torch.allclose(images, decoded, atol=1e-6):
+            if torch.allclose(images, torch.sigmoid(decoded), atol=1e-6) or float(images.min()) < 0:
                 raise Wrong("decode returns logits: pass them through torch.sigmoid once to get pixel values in [0, 1].")
             raise Wrong("the images are not torch.sigmoid(model.decode(z)) of the codes that were decoded.")
         if n < 100:
@@ -220,4 +258,79 @@ def sample_prior(answer: Callable[[nn.Module, int], Tensor]) -> str:
         if float(correlation.abs().max()) > 5 * se:
             raise Wrong(f"the latent dimensions are correlated (up to {float(correlation.abs().max()):.2f}): draw each "
                         "of the n x latent_dim numbers independently, torch.randn(n, model.latent_dim).")
+    probe_model = _FakeVAE()
+    probe_devices(lambda: answer(probe_model, 3), "sampling")
     return "codes from N(0, I), decoded in eval mode without a graph, Sigmoid applied."
+
+
+# -- diagnosing: which latent dimensions the model uses -------------------------------
+
+def _codes(variances: list[float], n: int, seed: int) -> Tensor:
+    """Posterior means of ``n`` images whose spread across images is ``variances`` per dimension,
+    each dimension with a mean far from 0 (so a test on the mean, not the spread, shows)."""
+    g = torch.Generator().manual_seed(seed)
+    spread = torch.tensor(variances).sqrt()
+    offset = torch.linspace(-1.5, 1.5, len(variances))
+    return offset + spread * torch.randn(n, len(variances), generator=g)
+
+
+def _as_index_list(got: object, k: int) -> list[int] | None:
+    """Indices, from a list or tensor of ints or from a boolean mask of length ``k``."""
+    if isinstance(got, Tensor) and got.dtype == torch.bool:
+        return [int(i) for i in got.nonzero().flatten().tolist()] if got.shape == (k,) else None
+    if isinstance(got, Tensor):
+        return None if got.is_floating_point() else [int(i) for i in got.flatten().tolist()]
+    try:
+        values = list(got)  # type: ignore[call-overload]
+    except TypeError:
+        return None
+    if len(values) == k and all(isinstance(v, bool) for v in values):
+        return [i for i, v in enumerate(values) if v]
+    if not all(hasattr(v, "__index__") and not isinstance(v, bool) for v in values):
+        return None
+    return [int(v) for v in values]
+
+
+@check("the active latent dimensions")
+def active_dims(answer: Callable[[Tensor], object], *, device: torch.device | str | None = None) -> str:
+    """``answer(mu)``: the dimensions whose posterior mean varies across images, variance above 0.01.
+
+    ``mu`` is ``(N, latent_dim)``, one row per image. Accepted: sorted indices as a
+    list or tensor, or a boolean mask. The spreads are chosen far from the threshold
+    on either side, so a population (1/N) or sample (1/(N-1)) variance both pass.
+    """
+    where = check_device(device)
+    cases = (([0.5, 0.001, 0.05, 0.004, 2.0, 0.0], 3000, 0), ([0.0002, 0.3, 0.0001], 500, 1), ([0.002] * 4, 800, 2))
+    for variances, n, seed in cases:
+        mu = _codes(variances, n, seed)
+        k = len(variances)
+        got_raw = answer(mu.clone().to(where))
+        got = _as_index_list(got_raw, k)
+        if got is None:
+            raise Wrong(f"return the indices of the active dimensions (a list or a tensor of ints), or a boolean "
+                        f"mask of length latent_dim; got {type(got_raw).__name__}"
+                        f"{' of floats' if isinstance(got_raw, Tensor) and got_raw.is_floating_point() else ''}.")
+        want = [d for d in range(k) if float(mu[:, d].var()) > 0.01]
+        if sorted(got) == want:
+            continue
+        if any(not 0 <= i < k for i in got):
+            raise Wrong(f"for codes of {n} images x {k} dimensions your answer gave {len(got)} indices, some outside "
+                        f"0..{k - 1}: the variance was taken across dimensions (dim=1), one number per image; take "
+                        "it over images (dim=0), one number per dimension.")
+        said = (f"for codes whose spread across {n} images is {variances} per dimension, the active dimensions are "
+                f"{want}; your answer gave {sorted(got)}.")
+        known = {
+            "That tests the mean of each dimension, not how much it varies from image to image: take the "
+            "variance over images (dim=0).": [d for d in range(k) if abs(float(mu[:, d].mean())) > 0.01],
+            "That tests the standard deviation against 0.01: the threshold is on the variance.":
+                [d for d in range(k) if float(mu[:, d].std()) > 0.01],
+            "Those are the inactive dimensions: active means variance above the threshold.":
+                [d for d in range(k) if float(mu[:, d].var()) <= 0.01],
+        }
+        for hint, value in known.items():
+            if sorted(got) == value:
+                raise Wrong(f"{said} {hint}")
+        raise Wrong(said)
+    probe_mu = _codes([0.5, 0.001], 50, 3)
+    probe_devices(lambda: answer(probe_mu), "the diagnosis")
+    return "the dimensions whose mean code varies across images (variance above 0.01), as Burda et al. define activity."
