@@ -129,7 +129,10 @@ def test_reparameterize_rejects_shared_reseeded_and_cut_noise():
         "every row got the same noise": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(1, mu.shape[1]),
         "fresh on every call": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(
             mu.shape, generator=torch.Generator().manual_seed(0)),
-        "eps must be standard normal": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * (torch.rand_like(mu) - 0.5),
+        "spread is wrong": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * (torch.rand_like(mu) - 0.5),
+        "The spread is wrong": lambda mu, logvar: mu + torch.randn_like(mu) * torch.exp(-0.5 * logvar),
+        "not centred on mu": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.rand_like(mu),
+        "cuts the path": lambda mu, logvar: torch.normal(mu, torch.exp(0.5 * logvar)),
         "gradient does not reach logvar": lambda mu, logvar: mu + torch.exp(0.5 * logvar).detach() * torch.randn_like(mu),
         "dz/dmu should be 1": lambda mu, logvar: mu.detach() + torch.exp(0.5 * logvar) * torch.randn_like(mu),
         "sigma = exp(logvar / 2)": lambda mu, logvar: mu + torch.exp(logvar) * torch.randn_like(mu),
@@ -319,3 +322,64 @@ def test_active_dims_rejects(answer, words):
     result = ch4.active_dims(answer)
     assert not result.passed
     assert words in result.message, result.message
+
+
+def test_checks_leave_numpy_and_python_random_streams_alone():
+    """An answer that draws from NumPy or random does not move the notebook's streams."""
+    import random
+
+    import numpy as np
+
+    def monte_carlo(a):
+        draws = np.random.standard_normal(2_000_000)
+        random.random()
+        kept = draws[np.abs(draws) <= a]
+        return float(kept.std())
+
+    from aecourse.checks import ch3
+
+    np.random.seed(5)
+    random.seed(5)
+    expected = (np.random.rand(), random.random())
+    np.random.seed(5)
+    random.seed(5)
+    ch3.truncated_std(monte_carlo)
+    assert (np.random.rand(), random.random()) == expected
+
+
+def test_worst_digits_and_active_dims_accept_other_shapes_of_the_same_answer():
+    from aecourse.checks import ch2
+
+    def column(model, x, n):
+        model.eval()
+        with torch.no_grad():
+            errors = ((model(x) - x) ** 2).mean(1, keepdim=True)
+        model.train()
+        return errors.topk(n, dim=0).indices  # shape (n, 1)
+
+    def topk_result(model, x, n):
+        model.eval()
+        with torch.no_grad():
+            return ((model(x) - x) ** 2).mean(1).topk(n)  # values and indices
+
+    for answer in (column, topk_result):
+        result = ch2.worst_digits(answer)
+        assert result.passed, result.message
+    for answer in (lambda mu: (mu.var(0) > 0.01).cpu().numpy(), lambda mu: list((mu.var(0) > 0.01).numpy()),
+                   lambda mu: torch.where(mu.var(0) > 0.01)):
+        result = ch4.active_dims(answer)
+        assert result.passed, result.message
+
+
+def test_worst_digits_names_a_skipped_partial_batch():
+    from aecourse.checks import ch2
+
+    def full_batches_only(model, x, n):
+        model.eval()
+        with torch.no_grad():
+            errors = torch.cat([((b - model(b)) ** 2).mean(1) for b in x[: len(x) // 100 * 100].split(100)])
+        return errors.topk(n).indices
+
+    result = ch2.worst_digits(full_batches_only)
+    assert not result.passed
+    assert "partial" in result.message

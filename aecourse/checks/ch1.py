@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
@@ -115,7 +116,7 @@ def mended_loop(train: Callable[[Tensor, int, float], list[float]]) -> str:
                         f"{type(losses).__name__} of length {size}.")
         if any(isinstance(v, Tensor) for v in losses):
             raise Wrong("the losses are tensors; store loss.item() so that each step's graph can be freed.")
-        if not all(isinstance(v, (float, int)) for v in losses):
+        if not all(isinstance(v, numbers.Real) for v in losses):
             raise Wrong(f"the losses must be Python floats (loss.item()); found {type(losses[0]).__name__}.")
         losses = [float(v) for v in losses]
         if steps > 1 and max(losses) - min(losses) < 1e-12:
@@ -185,9 +186,12 @@ def _quadratic(eigenvalues: Sequence[float], seed: int) -> tuple[Callable[[Tenso
     return (lambda p: 0.5 * p @ a @ p + b @ p), torch.randn(len(eigenvalues), generator=generator)
 
 
+_TOY_X = _toy()  # drawn once: a loss that drew its data on every call would defeat torch.func.hessian
+
+
 def _toy_loss(p: Tensor) -> Tensor:
     """The chapter's loss as a function of its 7 parameters packed in one vector."""
-    x = _toy()
+    x = _TOY_X
     w_e, w_d, b_e, b_d = p[:2].reshape(2, 1), p[2:4].reshape(1, 2), p[4:5], p[5:7].reshape(1, 2)
     return (((x @ w_e + b_e) @ w_d + b_d - x) ** 2).mean()
 
@@ -224,10 +228,12 @@ def sharpness(answer: Callable[[Callable[[Tensor], Tensor], Tensor], float]) -> 
         want = float(values[-1])
         given = point.clone()
         got = answer(f, given)
+        if isinstance(got, Tensor) and got.ndim > 0:
+            raise Wrong(f"return one number (a float, or .item() of a tensor); got a tensor of shape {tuple(got.shape)}.")
         try:
             got = float(got)
         except (TypeError, ValueError, RuntimeError):
-            raise Wrong(f"return one number (a float, or a one-element tensor); got a {type(got).__name__}.") from None
+            raise Wrong(f"return one number (a float, or .item() of a tensor); got a {type(got).__name__}.") from None
         if not torch.equal(given, point):
             raise Wrong("the answer changed the point it was given: work on a copy (point.clone()).")
         if math.isclose(got, want, rel_tol=0.02, abs_tol=1e-3):

@@ -245,11 +245,14 @@ def _per_image_mse(model: nn.Module, x: Tensor) -> Tensor:
 
 
 def _as_indices(got: object) -> list[int] | None:
-    """``got`` as a list of ints (a tensor, an array, a list), or None if it is not indices."""
+    """``got`` as a list of ints (a tensor of any shape with n entries, ``topk``'s result, an array,
+    a list), or None if it is not indices."""
+    if hasattr(got, "indices") and isinstance(getattr(got, "indices"), Tensor):  # topk's (values, indices)
+        got = got.indices  # type: ignore[union-attr]
     if isinstance(got, Tensor):
-        if got.is_floating_point() or got.ndim != 1:
+        if got.is_floating_point() or got.dtype == torch.bool:
             return None
-        return [int(i) for i in got.tolist()]
+        return [int(i) for i in got.flatten().tolist()]
     try:
         values = list(got)  # type: ignore[call-overload]
     except TypeError:
@@ -269,7 +272,9 @@ def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
     so an answer that ranks only one batch, or the wrong way round, shows.
     """
     where = check_device(device)
-    x = torch.rand(1003, 784, generator=torch.Generator().manual_seed(4)).to(where)
+    x = torch.rand(1003, 784, generator=torch.Generator().manual_seed(4))
+    x[-1] = 0.0  # the last image, alone in a partial batch, is the worst: an answer that skips it shows
+    x = x.to(where)
     for n in (5, 1, 12):
         torch.manual_seed(0)
         model = _Recorder().to(where)
@@ -278,11 +283,14 @@ def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
         if any(training for training, _ in model.calls):
             raise Wrong("the model ran in training mode (dropout active), so the ranking is noise: "
                         "call model.eval() before the forward pass.")
+        if any(grad for _, grad in model.calls):
+            raise Wrong("the forward pass built a graph: measure under torch.no_grad(), as test_mse does.")
         errors = _per_image_mse(model, x)
         got = _as_indices(got_raw)
         if got is None:
-            raise Wrong(f"return the images' indices (a tensor of ints or a list), not "
-                        f"{type(got_raw).__name__ if not isinstance(got_raw, Tensor) else 'a float tensor: the errors themselves?'}.")
+            what = (f"a {got_raw.dtype} tensor (the errors themselves?)" if isinstance(got_raw, Tensor)
+                    else f"a {type(got_raw).__name__}")
+            raise Wrong(f"return the images' indices (a tensor of ints or a list), not {what}.")
         want = errors.argsort(descending=True)[:n].tolist()
         if got == want:
             continue
@@ -293,6 +301,10 @@ def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
             raise Wrong(f"{said} Those are the best-reconstructed images: sort the errors in descending order.")
         if sorted(got) == sorted(want):
             raise Wrong(f"{said} The right images, in another order: worst first.")
+        ranking = errors.argsort(descending=True).tolist()
+        if got == [i for i in ranking if i != len(x) - 1][:n]:
+            raise Wrong(f"{said} The last image, {len(x) - 1}, alone in the last (partial) batch, was never "
+                        "measured: a loop over len(x) // batch_size batches skips it.")
         with torch.no_grad():
             diff = model(x) - x
         per_batch = [int(i) for b in diff.split(100) for i in [(b**2).mean(dim=1).argmax()]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
@@ -191,8 +192,9 @@ def truncated_std(answer: Callable[[float], float]) -> str:
             "That is the variance: take its square root.": want**2,
             "That is the probability mass inside [-a, a]: the spread is the square root of the second "
             "moment of the truncated density.": mass,
-            "That is 1 - 2 a phi(a), the variance before dividing by the mass: the truncated density is "
-            "phi / (2 Phi(a) - 1), so divide the integral by the mass inside.": math.sqrt(max(1 - 2 * a * density, 0.0)),
+            "That is the square root of 1 - 2 a phi(a), the variance before dividing by the mass: the truncated "
+            "density is phi / (2 Phi(a) - 1), so divide the integral by the mass inside.":
+                math.sqrt(max(1 - 2 * a * density, 0.0)),
             "That is the untruncated standard deviation: cutting off the tails makes it smaller.": 1.0,
         }
         for hint, value in known.items():
@@ -215,27 +217,41 @@ def _tied_count(sizes: Sequence[int]) -> int:
 @check("the size of a tied autoencoder")
 def tied_parameter_count(answer: Callable[[Sequence[int]], int]) -> str:
     """``answer(sizes)``: the parameters of a tied autoencoder with encoder widths ``sizes``
-    (kernels shared, transposed, by the decoder; every layer with its own bias)."""
-    for sizes in ([784, 392, 196], [10, 4], [6, 5, 3, 2]):
-        got = answer(list(sizes))
-        want = _tied_count(sizes)
-        if isinstance(got, bool) or not isinstance(got, int) and not (isinstance(got, (float, Tensor)) and float(got) == int(float(got))):
-            raise Wrong(f"return a whole number; for sizes {sizes} got {got!r}.")
-        got = int(got)
-        if got == want:
-            continue
-        kernels = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-        said = f"for encoder widths {sizes} a tied autoencoder has {want:,} parameters; your answer gave {got:,}."
-        known = {
-            "That counts the decoder's kernels too: tied, it reuses the encoder's.": want + kernels,
-            "The decoder's biases are missing: every decoder layer keeps its own.": want - sum(sizes[:-1]),
-            "The encoder's biases are missing.": want - sum(sizes[1:]),
-            "That counts the kernels only: add a bias per unit of every layer, encoder and decoder.": kernels,
-            "That gives the decoder a bias as wide as the code: its layers output the encoder's input widths, "
-            "sizes[:-1], so those are its biases.": want + sizes[-1],
-        }
-        for hint, value in known.items():
-            if got == value:
-                raise Wrong(f"{said} {hint}")
-        raise Wrong(said)
-    return f"{_tied_count([784, 392, 196]):,} for 784-392-196, and right for other widths."
+    (kernels shared, transposed, by the decoder; every layer with its own bias).
+
+    A slip is named only if it reproduces the answer for all three sets of widths:
+    for 784-392-196 alone, some slips give the same count.
+    """
+    cases = ([784, 392, 196], [10, 4], [6, 5, 3, 2])
+    got = []
+    for sizes in cases:
+        value = answer(list(sizes))
+        if isinstance(value, Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or float(value) != int(float(value)):
+            raise Wrong(f"return a whole number; for sizes {sizes} got {value!r}.")
+        got.append(int(value))
+    want = [_tied_count(sizes) for sizes in cases]
+    if got == want:
+        return f"{want[0]:,} for 784-392-196, and right for other widths."
+    kernels = [sum(a * b for a, b in zip(s[:-1], s[1:])) for s in cases]
+    slips = {
+        "That counts the decoder's kernels too: tied, it reuses the encoder's.":
+            [w + k for w, k in zip(want, kernels)],
+        "The decoder's biases are missing: every decoder layer keeps its own.":
+            [w - sum(s[:-1]) for w, s in zip(want, cases)],
+        "The encoder's biases are missing.": [w - sum(s[1:]) for w, s in zip(want, cases)],
+        "That counts the kernels only: add a bias per unit of every layer, encoder and decoder.": kernels,
+        "That gives the decoder a bias as wide as the code: its layers output the encoder's input widths, "
+        "sizes[:-1], so those are its biases.": [w + s[-1] for w, s in zip(want, cases)],
+        "The decoder's biases have the encoder's output widths, sizes[1:], here: its layers output the "
+        "encoder's input widths, sizes[:-1], so those are its biases.":
+            [w - sum(s[:-1]) + sum(s[1:]) for w, s in zip(want, cases)],
+    }
+    first = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
+    said = (f"for encoder widths {cases[first]} a tied autoencoder has {want[first]:,} parameters; "
+            f"your answer gave {got[first]:,}.")
+    for hint, values in slips.items():
+        if got == values:
+            raise Wrong(f"{said} {hint}")
+    raise Wrong(said)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -62,8 +64,12 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.
     means, stds = eps.mean(dim=0), eps.std(dim=0)
     if float(means.abs().max()) > 5 * se or float((stds - 1).abs().max()) > 5 * se / math.sqrt(2):
         shown = ", ".join(f"mean {float(m):.3f} and std {float(d):.3f}" for m, d in zip(z.detach().mean(0), z.detach().std(0)))
-        raise Wrong(f"for mu = (2, -1) and sigma = (3, 0.5) the two dimensions of z have {shown}; "
-                    "expected mean 2 and std 3, then mean -1 and std 0.5. eps must be standard normal: torch.randn_like.")
+        said = (f"for mu = (2, -1) and sigma = (3, 0.5) the two dimensions of z have {shown}; "
+                "expected mean 2 and std 3, then mean -1 and std 0.5.")
+        if float((means.abs() / stds.clamp_min(1e-6)).max()) > 5 * se:  # off-centre by more than its own noise
+            raise Wrong(f"{said} The noise is not centred on mu: z = mu + sigma * eps, with eps of mean 0.")
+        raise Wrong(f"{said} The spread is wrong: z = mu + sigma * eps, with sigma = exp(logvar / 2) and "
+                    "eps standard normal (torch.randn_like(mu)).")
     correlation = float(torch.corrcoef(eps.T)[0, 1])
     if abs(correlation) > 5 * se:
         raise Wrong(f"the two latent dimensions share their noise (correlation {correlation:.2f}): "
@@ -74,6 +80,9 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.
     if z.grad_fn is None:
         raise Wrong("no gradient reaches mu and logvar: build z from them with + and *, not by sampling with torch.normal.")
     z.sum().backward()
+    if (mu.grad is None or not mu.grad.any()) and (logvar.grad is None or not logvar.grad.any()):
+        raise Wrong("no gradient reaches mu and logvar: a sampler such as torch.normal(mu, sigma) or "
+                    "Normal(mu, sigma).sample() cuts the path; build z = mu + sigma * eps with + and *.")
     if mu.grad is None or not torch.allclose(mu.grad, torch.ones_like(mu)):
         raise Wrong("dz/dmu should be 1: add mu itself, unscaled, and keep it in the graph.")
     if logvar.grad is None or not torch.allclose(logvar.grad.cpu(), 0.5 * noise, atol=1e-5):
@@ -115,7 +124,7 @@ def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.d
         first = want if first is None else first
         if math.isclose(got, -want, rel_tol=1e-4):
             raise Wrong("the sign is flipped: a KL divergence is never negative.")
-        if math.isclose(got, want / mu.numel(), rel_tol=1e-4) or math.isclose(got, want / n, rel_tol=1e-4):
+        if any(math.isclose(got, want / d, rel_tol=1e-4) for d in (mu.numel(), n, k)):
             raise Wrong("sum over latents and images, as the reconstruction term does (reduction='sum'); don't average.")
         if not math.isclose(got, want, rel_tol=1e-4):
             said = f"for a {n} x {k} posterior got {got:.4f}, expected {want:.4f}."
@@ -217,6 +226,19 @@ class _FakeVAE(nn.Module):
         return (self.scale * z[:, :1]).reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
 
 
+class _ProbeVAE(nn.Module):
+    """A decoder for the device probe: it only multiplies the codes by its own parameter."""
+
+    latent_dim = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(5))
+
+    def decode(self, z: Tensor) -> Tensor:
+        return (z * self.scale)[:, :1].reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
+
+
 @check("sampling from the prior")
 def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(model, n)``: n images from z ~ N(0, I), decoded in eval mode without a graph
@@ -258,7 +280,7 @@ def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.de
         if float(correlation.abs().max()) > 5 * se:
             raise Wrong(f"the latent dimensions are correlated (up to {float(correlation.abs().max()):.2f}): draw each "
                         "of the n x latent_dim numbers independently, torch.randn(n, model.latent_dim).")
-    probe_model = _FakeVAE()
+    probe_model = _ProbeVAE()
     probe_devices(lambda: answer(probe_model, 3), "sampling")
     return "codes from N(0, I), decoded in eval mode without a graph, Sigmoid applied."
 
@@ -275,7 +297,12 @@ def _codes(variances: list[float], n: int, seed: int) -> Tensor:
 
 
 def _as_index_list(got: object, k: int) -> list[int] | None:
-    """Indices, from a list or tensor of ints or from a boolean mask of length ``k``."""
+    """Indices, from a list, array or tensor of ints, ``torch.where``'s 1-tuple, or a boolean
+    mask of length ``k`` (a tensor, a NumPy array or a list of bools)."""
+    if isinstance(got, tuple) and len(got) == 1:  # torch.where(mask) / mask.nonzero(as_tuple=True)
+        got = got[0]
+    if type(got).__module__ == "numpy" or (isinstance(got, list) and got and type(got[0]).__module__ == "numpy"):
+        got = torch.as_tensor(np.asarray(got))
     if isinstance(got, Tensor) and got.dtype == torch.bool:
         return [int(i) for i in got.nonzero().flatten().tolist()] if got.shape == (k,) else None
     if isinstance(got, Tensor):

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import random
 import sysconfig
 import textwrap
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from aecourse.device import get_device
+from aecourse.device import get_device, mps_available
 
 F = TypeVar("F", bound=Callable[..., "CheckResult"])
 
@@ -83,6 +86,22 @@ def _raised_in_answer(error: BaseException) -> bool:
     return any(_is_students(frame.f_code.co_filename) for frame, _ in traceback.walk_tb(error.__traceback__))
 
 
+@contextlib.contextmanager
+def _other_random_streams_kept() -> Iterator[None]:
+    """Restore, afterwards, the random streams ``fork_rng`` does not cover: NumPy's, Python's
+    (``seed_everything`` seeds both, and an answer may draw from them) and, on a Mac, MPS's
+    (``fork_rng`` forks it only on recent PyTorch)."""
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    mps_state = torch.mps.get_rng_state() if mps_available() else None
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+        if mps_state is not None:
+            torch.mps.set_rng_state(mps_state)
+
+
 def check(title: str) -> Callable[[F], F]:
     """Turn a body that raises :class:`Wrong` into a check that returns a verdict.
 
@@ -104,7 +123,7 @@ def check(title: str) -> Callable[[F], F]:
             try:
                 if any(is_stub(a) for a in args):  # keywords are the check's own options
                     raise NotDone
-                with torch.random.fork_rng():
+                with _other_random_streams_kept(), torch.random.fork_rng():
                     message = body(*args, **kwargs)
                 result = CheckResult(True, f"Correct ({title}): {message}")
             except NotDone:
@@ -166,61 +185,101 @@ def is_device_mismatch(error: BaseException) -> bool:
 _FACTORIES = frozenset({
     torch.arange, torch.empty, torch.eye, torch.full, torch.linspace, torch.logspace, torch.normal,
     torch.ones, torch.rand, torch.randint, torch.randn, torch.randperm, torch.tensor, torch.as_tensor,
-    torch.zeros,
+    torch.zeros, torch.scalar_tensor,
 })
-_MOVES = frozenset({Tensor.to, Tensor.cpu, Tensor.cuda, Tensor.type_as})
 _COPIES = frozenset({Tensor.copy_, Tensor.__setitem__})  # cross-device copies are allowed on a GPU too
+_INDEXING = frozenset({Tensor.__getitem__, torch.index_select, Tensor.index_select})  # CPU indices into GPU data: fine
+_IN_PLACE_ARITHMETIC = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__"})
 
 
-def _mixes_meta(args: tuple, kwargs: dict, scalars: set[int]) -> bool:
-    """True if an op gets a ``meta`` tensor together with a tensor that stands for the data.
-
-    Every non-``meta`` tensor stands for the data (on Colab: on the GPU), even a
-    zero-dimensional one such as ``x.sum()``, except the zero-dimensional tensors
-    made by factories, whose ids are in ``scalars``: those are true CPU scalars.
-    Some CPU kernels (``mm``, for one) accept a ``meta`` argument silently instead
-    of raising, so the mode checks every op's inputs itself.
-    """
-    tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, Tensor)]
-    return any(t.is_meta for t in tensors) and any(not t.is_meta and id(t) not in scalars for t in tensors)
+def _targets_a_device(args: tuple, kwargs: dict) -> bool:
+    """True if a ``.to(...)`` call names a device (a device, a string or a tensor), not only a dtype."""
+    if "device" in kwargs or "other" in kwargs:
+        return True
+    return any(isinstance(a, (torch.device, str, Tensor)) for a in args)
 
 
 class _DefaultDeviceElsewhere(TorchFunctionMode):
     """Plays a GPU runtime on any machine: tensors made with no ``device=`` go to ``meta``.
 
     On Colab the data lives on ``cuda`` and a bare ``torch.zeros(3)`` on the CPU,
-    so mixing them fails. Here the data stays on the CPU and a bare factory call
-    gives a ``meta`` tensor instead, which PyTorch refuses to mix with the CPU
-    just as it refuses CPU with CUDA. Two rules keep the play faithful: a
-    zero-dimensional tensor stays on the CPU (PyTorch lets CPU scalars meet
-    CUDA tensors), and moving a ``meta`` tensor to the data's device gives a
-    tensor there (as ``.to(x.device)`` would on Colab). Values are meaningless
-    under this mode: it answers only "would the devices match?".
+    so mixing them fails. Here the data stays on the CPU and a tensor made with no
+    ``device=`` becomes a ``meta`` tensor, which the mode refuses to mix with the
+    data just as PyTorch refuses CPU with CUDA. The rules that keep the play
+    faithful to CUDA:
+
+    * a zero-dimensional tensor made on the CPU stays there as a "CPU scalar",
+      which CUDA lets into its ops as an input, but not as the output of an
+      in-place op on GPU data (``total += x.sum()`` with ``total`` a CPU scalar);
+    * whatever is computed from CPU-made tensors only is CPU-made too
+      (``Normal(0., 1.).sample(shape)`` expands a CPU scalar into a CPU tensor);
+    * ``.to(x.device)``, ``.to(x)``, ``.cuda()`` of a ``meta`` tensor give a tensor
+      on the data's device; ``.to(dtype)`` and ``.cpu()`` leave it where it is;
+    * CPU index tensors may index GPU data, and copies across devices are allowed;
+    * ``torch.distributions`` validation is off, since it reads values.
+
+    Values are meaningless under this mode: it answers only "would the devices
+    match?". The check's own real run judges the values.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.made: list[str] = []  # the factory calls that went to meta, by name
-        self.scalars: set[int] = set()  # ids of the zero-dimensional tensors factories made (kept alive below)
-        self._kept: list[Tensor] = []
+        self._scalars: dict[int, Tensor] = {}  # CPU scalars by id, kept alive so ids stay unique
+
+    def _is_scalar(self, t: Tensor) -> bool:
+        return self._scalars.get(id(t)) is t
+
+    def _cpu_made(self, out: Any, name: str) -> Any:
+        """``out``, made on the CPU: a scalar is remembered, anything larger goes to meta."""
+        if not isinstance(out, Tensor):
+            return out
+        if out.ndim == 0 and not out.is_meta:
+            self._scalars[id(out)] = out
+            return out
+        self.made.append(name)
+        return out if out.is_meta else out.to("meta")
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
-        if func in _FACTORIES and kwargs.get("device") is None and not any(isinstance(a, Tensor) for a in args):
-            out = func(*args, **kwargs)
-            if isinstance(out, Tensor) and out.ndim > 0:
-                self.made.append(f"torch.{func.__name__}")
-                return out.to("meta")
-            if isinstance(out, Tensor):
-                self.scalars.add(id(out))
-                self._kept.append(out)  # so that its id is not reused while the probe runs
-            return out
-        if func in _MOVES and args and isinstance(args[0], Tensor) and args[0].is_meta:
-            moved = func(torch.zeros(args[0].shape, dtype=args[0].dtype), *args[1:], **kwargs)
-            return moved.requires_grad_(args[0].requires_grad) if moved.is_floating_point() else moved
-        if func not in _COPIES and _mixes_meta(args, kwargs, self.scalars):
+        name = getattr(func, "__name__", str(func))
+        tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, Tensor)]
+        if func in _FACTORIES and kwargs.get("device") is None and not tensors:
+            return self._cpu_made(func(*args, **kwargs), f"torch.{name}")
+        receiver = args[0] if args and isinstance(args[0], Tensor) else None
+        if receiver is not None and receiver.is_meta and (
+            func is Tensor.cuda or func is Tensor.type_as or (func is Tensor.to and _targets_a_device(args[1:], kwargs))
+        ):
+            moved = func(torch.zeros(receiver.shape, dtype=receiver.dtype), *args[1:], **kwargs)
+            return moved.requires_grad_(receiver.requires_grad) if moved.is_floating_point() else moved
+        if receiver is not None and receiver.is_meta and func is Tensor.cpu:
+            return receiver
+        cpu = [t for t in tensors if t.is_meta or self._is_scalar(t)]
+        data = [t for t in tensors if not (t.is_meta or self._is_scalar(t))]
+        if func in _INDEXING and receiver is not None and not receiver.is_meta and any(t.is_meta for t in tensors):
+            real = [torch.zeros(t.shape, dtype=t.dtype) if t.is_meta else t for t in tensors]
+            args, kwargs = _replace_tensors((args, kwargs), tensors, real)
+            return func(*args, **kwargs)
+        if data and any(t.is_meta for t in cpu) and func not in _COPIES:
             raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, meta and cpu!")
-        return func(*args, **kwargs)
+        if data and receiver is not None and self._is_scalar(receiver) and (
+            name in _IN_PLACE_ARITHMETIC or (name.endswith("_") and not name.startswith("_"))
+        ) and func not in _COPIES:
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, cpu and cuda!")
+        out = func(*args, **kwargs)
+        if cpu and not data:  # computed from CPU-made tensors alone: CPU-made as well
+            if isinstance(out, (tuple, list)):
+                return type(out)(self._cpu_made(o, name) for o in out) if type(out) in (tuple, list) else out
+            return self._cpu_made(out, name)
+        return out
+
+
+def _replace_tensors(tree: Any, old: list[Tensor], new: list[Tensor]) -> Any:
+    """``tree`` with each tensor of ``old`` (by identity) replaced by its partner in ``new``."""
+    from torch.utils._pytree import tree_map
+
+    pairs = {id(o): n for o, n in zip(old, new)}
+    return tree_map(lambda leaf: pairs.get(id(leaf), leaf) if isinstance(leaf, Tensor) else leaf, tree)
 
 
 def probe_devices(run: Callable[[], Any], what: str) -> None:
@@ -235,6 +294,10 @@ def probe_devices(run: Callable[[], Any], what: str) -> None:
     is not judged: indices ranked on the CPU, say, are fine.
     """
     mode = _DefaultDeviceElsewhere()
+    validating = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)  # validation reads values
+    from_numpy = torch.from_numpy  # PyTorch does not route it through modes: wrapped for the probe
+    torch.from_numpy = lambda array: mode._cpu_made(from_numpy(array), "torch.from_numpy")  # type: ignore[assignment]
     try:
         with mode:
             run()
@@ -242,3 +305,6 @@ def probe_devices(run: Callable[[], Any], what: str) -> None:
         if is_device_mismatch(error):
             made = f" (here: {', '.join(sorted(set(mode.made)))})" if mode.made else ""
             raise Wrong(f"{what}: {_MIXED_DEVICES}{made} On a CPU runtime this passes; on a Colab GPU it stops.") from None
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(validating)
+        torch.from_numpy = from_numpy  # type: ignore[assignment]
