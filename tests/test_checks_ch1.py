@@ -275,6 +275,7 @@ def in_place_differences(f, point):
 
 @pytest.mark.parametrize("answer, words", [
     (largest_in_size, "largest in size"),
+    (lambda f, p: torch.linalg.eigvalsh(torch.autograd.functional.hessian(f, p)).abs().max().item(), "absolute"),
     (lambda f, p: torch.autograd.functional.hessian(f, p).diagonal().max().item(), "largest diagonal entry"),
     (lambda f, p: torch.autograd.functional.hessian(f, p).trace().item(), "trace"),
     (lambda f, p: torch.linalg.eigvalsh(torch.autograd.functional.hessian(f, p))[0].item(), "smallest eigenvalue"),
@@ -283,7 +284,7 @@ def in_place_differences(f, point):
     (lambda f, p: torch.linalg.eigvalsh(torch.autograd.functional.hessian(f, p)), "one number"),
     (lambda f, p: torch.autograd.grad(f(p.clone().requires_grad_()), p.clone().requires_grad_(), allow_unused=True)[0],
      "one number"),
-], ids=["abs-largest", "diagonal", "trace", "smallest", "learning-rate", "mutates-point", "all-eigenvalues", "gradient"])
+], ids=["abs-largest", "absolute-value", "diagonal", "trace", "smallest", "learning-rate", "mutates-point", "all-eigenvalues", "gradient"])
 def test_sharpness_rejects_with_true_hints(answer, words):
     result = ch1.sharpness(answer)
     assert not result.passed

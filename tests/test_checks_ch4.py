@@ -383,3 +383,14 @@ def test_worst_digits_names_a_skipped_partial_batch():
     result = ch2.worst_digits(full_batches_only)
     assert not result.passed
     assert "partial" in result.message
+
+
+def test_kl_whose_graph_breaks_in_backward_is_the_answers_fault():
+    def in_place(mu, logvar):
+        t = logvar.exp()
+        t.add_(mu**2).sub_(1).sub_(logvar)  # exp saved its output for backward, and this changes it
+        return t.sum() / 2
+
+    result = ch4.kl_divergence(in_place)
+    assert not result.passed
+    assert "in-place" in result.message and "check may be at fault" not in result.message

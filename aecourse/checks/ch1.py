@@ -243,6 +243,9 @@ def sharpness(answer: Callable[[Callable[[Tensor], Tensor], Tensor], float]) -> 
             "That is the eigenvalue largest in size: a negative curvature does not make gradient descent "
             "overshoot; take the largest eigenvalue itself (eigvalsh sorts them in ascending order).":
                 float(values[values.abs().argmax()]),
+            "That is the largest absolute eigenvalue (what power iteration without a shift finds): a negative "
+            "curvature does not make gradient descent overshoot; take the largest eigenvalue itself.":
+                float(values.abs().max()),
             "That is the largest diagonal entry of the Hessian: the curvature along one coordinate. Along a "
             "rotated direction it can be larger: take the eigenvalues.": float(hessian.diagonal().max()),
             "That is the trace, the sum of all the eigenvalues: take the largest one.": float(hessian.trace()),

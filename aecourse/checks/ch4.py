@@ -29,6 +29,17 @@ def _tensor_result(got: object, what: str) -> Tensor:
     return got
 
 
+def _backward(value: Tensor, what: str) -> None:
+    """``value.backward()``, with a failure of the answer's graph reported as the answer's."""
+    try:
+        value.backward()
+    except RuntimeError as error:
+        first = str(error).splitlines()[0]
+        hint = (" An in-place operation (add_, sub_, +=, ...) changed a tensor that autograd had saved for the "
+                "backward pass: write it out of place." if "inplace" in first else "")
+        raise Wrong(f"the value of {what} is right, but training could not back-propagate through it: {first}.{hint}") from None
+
+
 def _close(got: Tensor, want: Tensor, rel: float = 1e-4) -> bool:
     return torch.allclose(got, want, rtol=rel, atol=1e-6)
 
@@ -79,7 +90,7 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.
         raise Wrong("two calls gave the same z: the noise must be fresh on every call (do not seed inside the function).")
     if z.grad_fn is None:
         raise Wrong("no gradient reaches mu and logvar: build z from them with + and *, not by sampling with torch.normal.")
-    z.sum().backward()
+    _backward(z.sum(), "the sample")
     if (mu.grad is None or not mu.grad.any()) and (logvar.grad is None or not logvar.grad.any()):
         raise Wrong("no gradient reaches mu and logvar: a sampler such as torch.normal(mu, sigma) or "
                     "Normal(mu, sigma).sample() cuts the path; build z = mu + sigma * eps with + and *.")
@@ -149,7 +160,7 @@ def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.d
         if got_tensor.grad_fn is None:
             raise Wrong("the value is right, but it carries no gradient (detached, or computed under no_grad): "
                         "the KL is part of the loss, and training needs its gradient.")
-        got_tensor.backward()
+        _backward(got_tensor, "the KL")
         if mu.grad is None or logvar.grad is None or not (
             _close(mu.grad.cpu(), m) and _close(logvar.grad.cpu(), 0.5 * (lv.exp() - 1))
         ):
@@ -199,7 +210,7 @@ def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None
             raise Wrong(f"for beta = {beta} got {got:.2f}, expected {want:.2f} (summed BCE from logits + beta * KL).")
         if total.grad_fn is None:
             raise Wrong("the value is right, but it carries no gradient: return the tensor itself, not a detached copy.")
-        total.backward()
+        _backward(total, "the loss")
         expected = (torch.sigmoid(logits) - x, beta * mu, beta * 0.5 * (logvar.exp() - 1))
         if any(t.grad is None or not _close(t.grad.cpu(), e) for t, e in zip(inputs, expected)):
             raise Wrong("the value is right, but its gradient does not reach the logits, mu and logvar as it should: "
