@@ -7,6 +7,7 @@ baseline and the exercise checks.
 """
 
 from aecourse.device import get_device, runtime_report, seed_everything
+from aecourse.glue import glue
 from aecourse.settings import is_fast, run_size
 from aecourse.versioning import require_version
 
@@ -17,6 +18,7 @@ __version__ = "0.2.0"
 __all__ = [
     "__version__",
     "get_device",
+    "glue",
     "is_fast",
     "require_version",
     "run_size",

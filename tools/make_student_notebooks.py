@@ -45,6 +45,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the course's own package, as a checkout has it
+from aecourse.glue import glued_values  # noqa: E402
+
 SOURCE_DIR = ROOT / "notebooks"
 STUDENT_DIR = SOURCE_DIR / "student"
 GENERATOR = "tools/make_student_notebooks.py"
@@ -206,10 +209,28 @@ def citation_links(bib: Path = BIBLIOGRAPHY) -> dict[str, str]:
     return out
 
 
-def plain_roles(markdown: str, cited: dict[str, str], links: dict[str, str] | None = None) -> str:
+GLUE = re.compile(r"\{glue(?::text)?\}`(?P<key>[^`:]+)(?::(?P<spec>[^`]*))?`")
+
+
+def plain_glue(markdown: str, glued: dict[str, str]) -> str:
+    """Each ``{glue:text}`key:spec``` as the number the solved run stored, formatted as the book
+    formats it (myst-nb's own ``format_plain_text``)."""
+    from myst_nb.core.variables import format_plain_text
+
+    def value(match: re.Match) -> str:
+        if match["key"] not in glued:
+            raise ValueError(f"the prose quotes {match['key']!r}, which no cell glues")
+        return format_plain_text(glued[match["key"]], match["spec"] or "")
+
+    return GLUE.sub(value, markdown)
+
+
+def plain_roles(markdown: str, cited: dict[str, str], links: dict[str, str] | None = None,
+                glued: dict[str, str] | None = None) -> str:
     """MyST roles that Colab would show raw, as plain text: citations (linked to the work where
-    ``links`` has it) and page links."""
+    ``links`` has it), page links, and glued numbers (from ``glued``)."""
     links = links or {}
+    markdown = plain_glue(markdown, glued or {})
 
     def cite(key: str) -> str:
         return f"[{cited[key]}]({links[key]})" if key in links else cited[key]
@@ -304,14 +325,15 @@ def generated(version: dict, solved: dict, name: str, config: dict, link_text: s
 def student_version(notebook: dict, config: dict, name: str) -> dict:
     """The exercise version: answers replaced by stubs, the solution dropdowns gone."""
     cells = notebook["cells"]
-    cited = citations()
+    cited, glued = citations(), glued_values(notebook)
     out: list[dict] = []
     label: str | None = None
     for i, cell in enumerate(cells):
         text = source(cell)
         if cell["cell_type"] == "markdown":
             parts, label = split_at_solutions(text, label)
-            shown = "\n\n".join(plain_roles(plain_exercise(part), cited) for part, inside in parts if inside is None)
+            shown = "\n\n".join(plain_roles(plain_exercise(part), cited, glued=glued)
+                                for part, inside in parts if inside is None)
             if shown:
                 out.append(with_source(cell, shown))
             continue
@@ -345,14 +367,14 @@ def hidden_solution(cell: dict, label: str) -> dict:
 
 def colab_version(notebook: dict, config: dict, name: str) -> dict:
     """The solved version for Colab: plain Markdown, every solution folded until opened."""
-    cited, links = citations(), citation_links()
+    cited, links, glued = citations(), citation_links(), glued_values(notebook)
     out: list[dict] = []
     label: str | None = None
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             parts, label = split_at_solutions(source(cell), label)
-            shown = "\n\n".join(plain_roles(plain_exercise(part, labelled=True), cited, links) if inside is None
-                                else details(plain_roles(part, cited, links), inside) for part, inside in parts)
+            shown = "\n\n".join(plain_roles(plain_exercise(part, labelled=True), cited, links, glued) if inside is None
+                                else details(plain_roles(part, cited, links, glued), inside) for part, inside in parts)
             if shown:
                 out.append(with_source(cell, shown))
         elif cell["cell_type"] == "code" and label is not None:

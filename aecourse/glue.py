@@ -1,0 +1,47 @@
+"""Numbers the prose quotes, stored with the run that produced them.
+
+A sentence that types "0.0173" goes stale the day the notebook is re-run; one
+that reads ``{glue:text}`test_mse:.4f``` shows whatever the last run stored.
+:func:`glue` stores a value the way ``myst_nb.glue`` does (the book's builder
+reads it from the notebook's outputs), without needing myst-nb itself, which
+Colab does not have. The Colab and exercise versions get the same numbers
+written in by ``tools/make_student_notebooks.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: The MIME prefix myst-nb gives a value glued with ``display=False``.
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name: str, value: T) -> T:
+    """Store ``value`` under ``name`` for the book's ``{glue:text}`` roles; show nothing.
+
+    Returns ``value``, so that a cell can glue a number where it computes it.
+    Tensors are stored as Python numbers (``.item()``): the book formats the
+    stored text with the role's format spec, and ``tensor(0.0173)`` is not a number.
+    """
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
+    stored = value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
+    data, metadata = format_display_data(stored)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + kind: content for kind, content in data.items()}, raw=True, metadata=metadata)
+    return value
+
+
+def glued_values(notebook: dict) -> dict[str, str]:
+    """Every value glued in a notebook's stored outputs: name -> its ``text/plain``."""
+    values: dict[str, str] = {}
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []):
+            record = output.get("metadata", {}).get("scrapbook")
+            text = output.get("data", {}).get(GLUE_PREFIX + "text/plain")
+            if record and text is not None:
+                values[record["name"]] = "".join(text) if isinstance(text, list) else text
+    return values
