@@ -90,3 +90,34 @@ def test_the_rule_catches_what_it_should():
     assert quoted_numbers("Within 0.5 % of the optimum (ratio 1.005), at lr 0.01.", code) == ["0.5 %"]
     assert quoted_numbers("It reaches {glue:text}`mse:.4f` here, $x = 0.123$, `0.456`.", code) == []
     assert quoted_numbers("Their autoencoder reaches 3.00 per image {cite:p}`hinton2006`.", code) == []
+
+
+def test_glue_stores_what_the_book_and_the_generator_read():
+    """``aecourse.glue`` writes myst-nb's record format; ``glued_values`` and the generator read it back."""
+    import importlib.util
+    import sys
+
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from aecourse.glue import GLUE_PREFIX, glue
+
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        returned = glue("mse", torch.tensor(0.0173))
+    assert isinstance(returned, torch.Tensor)  # the value passes through unchanged
+    (shown,) = captured.outputs
+    assert shown.metadata["scrapbook"] == {"name": "mse", "mime_prefix": GLUE_PREFIX}
+    assert float(shown.data[GLUE_PREFIX + "text/plain"]) == pytest.approx(0.0173)  # a number, not "tensor(...)"
+    notebook = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "data": shown.data, "metadata": shown.metadata}]}]}
+    assert set(glued_values(notebook)) == {"mse"}
+
+    spec = importlib.util.spec_from_file_location("generator", ROOT / "tools" / "make_student_notebooks.py")
+    generator = importlib.util.module_from_spec(spec)
+    sys.modules["generator"] = generator
+    spec.loader.exec_module(generator)
+    assert generator.plain_glue("error {glue:text}`mse:.3f`, {glue:text}`mse:.0%`", glued_values(notebook)) == "error 0.017, 2%"
+    with pytest.raises(ValueError, match="no cell glues"):
+        generator.plain_glue("{glue:text}`missing`", glued_values(notebook))
