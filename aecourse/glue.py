@@ -10,6 +10,7 @@ written in by ``tools/make_student_notebooks.py``.
 
 from __future__ import annotations
 
+import ast
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -45,3 +46,26 @@ def glued_values(notebook: dict) -> dict[str, str]:
             if record and text is not None:
                 values[record["name"]] = "".join(text) if isinstance(text, list) else text
     return values
+
+
+def format_glued(text: str, spec: str = "") -> str:
+    """A glued ``text/plain`` value formatted as the book's ``{glue:text}`key:spec``` shows it.
+
+    The same rules as myst-nb's ``format_plain_text`` (a test compares the two), so that
+    the Colab and exercise versions print what the book prints; written out here because
+    the tool that makes those versions must also run where myst-nb is not installed.
+    """
+    try:
+        value: object = ast.literal_eval(text)
+    except (SyntaxError, ValueError):
+        value = text
+    if not spec:
+        return str(value)
+    kind = spec[-1]
+    if kind == "s":
+        value = str(value)
+    elif kind in "bcdoxX":
+        value = int(value)  # type: ignore[call-overload]
+    elif kind in "eEfFgGn%":
+        value = float(value)  # type: ignore[arg-type]
+    return format(value, spec)

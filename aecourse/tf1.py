@@ -50,13 +50,16 @@ def variance_scaling_(
     *,
     layout: Layout = "torch",
     generator: torch.Generator | None = None,
+    corrected: bool = True,
 ) -> Tensor:
     """Fill ``tensor`` in place like TF1's ``tf.variance_scaling_initializer``.
 
     The defaults are TF1's: ``scale=1.0``, ``mode="fan_in"``, a normal
     truncated at two standard deviations, so ``Var(w) = scale / fan_in``.
     Truncation alone would shrink the standard deviation by a factor 0.8796;
-    TF1 divides by that factor first, and so does this function.
+    TF1 releases from mid-2018 on divide by that factor first, and so does this
+    function. Earlier releases did not (tensorflow issues #16344 and #18706):
+    ``corrected=False`` draws as they did, with ``Var(w) = 0.774 * scale / fan_in``.
 
     Args:
         tensor: a 2-D weight, filled in place.
@@ -70,7 +73,7 @@ def variance_scaling_(
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     variance = scale / max(1.0, n)
     if distribution == "truncated_normal":
-        std = math.sqrt(variance) / TRUNCATED_NORMAL_STD
+        std = math.sqrt(variance) / (TRUNCATED_NORMAL_STD if corrected else 1.0)
         return nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator=generator)
     if distribution == "untruncated_normal":
         return nn.init.normal_(tensor, 0.0, math.sqrt(variance), generator=generator)

@@ -121,3 +121,14 @@ def test_glue_stores_what_the_book_and_the_generator_read():
     assert generator.plain_glue("error {glue:text}`mse:.3f`, {glue:text}`mse:.0%`", glued_values(notebook)) == "error 0.017, 2%"
     with pytest.raises(ValueError, match="no cell glues"):
         generator.plain_glue("{glue:text}`missing`", glued_values(notebook))
+
+
+@pytest.mark.parametrize("text, spec", [("0.017300", ".4f"), ("0.2399", ".0%"), ("10", "d"), ("10", ""),
+                                        ("'abc'", ""), ("abc", "s"), ("1234.5", ",.1f"), ("99.70591", ".2f")])
+def test_the_generator_formats_glued_values_as_the_book_does(text, spec):
+    """``format_glued`` (which the Colab and exercise versions use) agrees with myst-nb's formatter."""
+    variables = pytest.importorskip("myst_nb.core.variables", reason="myst-nb is the book's builder; "
+                                    "the oldest-versions environment has no book")
+    from aecourse.glue import format_glued
+
+    assert format_glued(text, spec) == variables.format_plain_text(text, spec)

@@ -97,3 +97,15 @@ def test_manual_and_linear_autoencoders_agree_after_copying_transposed_weights()
     for w, b in zip(kernels, biases):
         layers += [linear_from_tf(w, b), nn.ReLU()]
     torch.testing.assert_close(nn.Sequential(*layers)(x), manual)  # float32 defaults, as the chapter uses
+
+
+def test_uncorrected_truncation_reproduces_early_tf1_releases():
+    """Before mid-2018, TF1 cut the tails without correcting: the variance shrinks by 0.8796 squared."""
+    corrected = variance_scaling_(torch.empty(200, 2000), generator=torch.Generator().manual_seed(0))
+    uncorrected = variance_scaling_(torch.empty(200, 2000), generator=torch.Generator().manual_seed(0),
+                                        corrected=False)
+    n = corrected.numel()
+    tolerance = 5 * math.sqrt(2 / n)  # five standard errors of a variance estimate, relative
+    assert abs(corrected.var().item() * 2000 - 1) < tolerance
+    assert abs(uncorrected.var().item() * 2000 / TRUNCATED_NORMAL_STD**2 - 1) < tolerance
+    assert uncorrected.abs().max() <= 2 * math.sqrt(1 / 2000) + 1e-6  # cut at two uncorrected standard deviations

@@ -46,7 +46,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the course's own package, as a checkout has it
-from aecourse.glue import glued_values  # noqa: E402
+from aecourse.glue import format_glued, glued_values  # noqa: E402
 
 SOURCE_DIR = ROOT / "notebooks"
 STUDENT_DIR = SOURCE_DIR / "student"
@@ -214,13 +214,12 @@ GLUE = re.compile(r"\{glue(?::text)?\}`(?P<key>[^`:]+)(?::(?P<spec>[^`]*))?`")
 
 def plain_glue(markdown: str, glued: dict[str, str]) -> str:
     """Each ``{glue:text}`key:spec``` as the number the solved run stored, formatted as the book
-    formats it (myst-nb's own ``format_plain_text``)."""
-    from myst_nb.core.variables import format_plain_text
+    formats it (``format_glued`` follows myst-nb's rules)."""
 
     def value(match: re.Match) -> str:
         if match["key"] not in glued:
             raise ValueError(f"the prose quotes {match['key']!r}, which no cell glues")
-        return format_plain_text(glued[match["key"]], match["spec"] or "")
+        return format_glued(glued[match["key"]], match["spec"] or "")
 
     return GLUE.sub(value, markdown)
 
