@@ -11,20 +11,17 @@ written in by ``tools/make_student_notebooks.py``.
 from __future__ import annotations
 
 import ast
-from typing import TypeVar
-
-T = TypeVar("T")
-
 #: The MIME prefix myst-nb gives a value glued with ``display=False``.
 GLUE_PREFIX = "application/papermill.record/"
 
 
-def glue(name: str, value: T) -> T:
+def glue(name: str, value: object) -> None:
     """Store ``value`` under ``name`` for the book's ``{glue:text}`` roles; show nothing.
 
-    Returns ``value``, so that a cell can glue a number where it computes it.
-    Tensors are stored as Python numbers (``.item()``): the book formats the
-    stored text with the role's format spec, and ``tensor(0.0173)`` is not a number.
+    Returns None, like ``myst_nb.glue``: a cell that ends with a glue call must not
+    print the value as its result. Tensors are stored as Python numbers
+    (``.item()``): the book formats the stored text with the role's format spec,
+    and ``tensor(0.0173)`` is not a number.
     """
     from IPython.core.formatters import format_display_data
     from IPython.display import display
@@ -33,7 +30,6 @@ def glue(name: str, value: T) -> T:
     data, metadata = format_display_data(stored)
     metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
     display({GLUE_PREFIX + kind: content for kind, content in data.items()}, raw=True, metadata=metadata)
-    return value
 
 
 def glued_values(notebook: dict) -> dict[str, str]:

@@ -106,7 +106,7 @@ def test_glue_stores_what_the_book_and_the_generator_read():
     InteractiveShell.instance()
     with capture_output() as captured:
         returned = glue("mse", torch.tensor(0.0173))
-    assert isinstance(returned, torch.Tensor)  # the value passes through unchanged
+    assert returned is None  # a cell ending with glue(...) must not print the value as its result
     (shown,) = captured.outputs
     assert shown.metadata["scrapbook"] == {"name": "mse", "mime_prefix": GLUE_PREFIX}
     assert float(shown.data[GLUE_PREFIX + "text/plain"]) == pytest.approx(0.0173)  # a number, not "tensor(...)"
