@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aecourse.checks import ExerciseNotDone, ch1
+from verdicts import assert_accepted, assert_rejected
 
 
 # -- the mended training loop ---------------------------------------------------
@@ -65,8 +66,7 @@ def train_raw_other_style(x, steps, lr):
 
 @pytest.mark.parametrize("answer", [make_loop(), train_raw_other_style], ids=["solution", "other-style"])
 def test_mended_loop_accepts_correct_loops(answer):
-    result = ch1.mended_loop(answer)
-    assert result.passed, result.message
+    assert_accepted(ch1.mended_loop(answer))
 
 
 @pytest.mark.parametrize("slip, words", [
@@ -81,9 +81,7 @@ def test_mended_loop_accepts_correct_loops(answer):
     (dict(zero_biases=True), "biases start at zero"),
 ], ids=["data-slices", "tensors", "ignores-steps", "ignores-lr", "adam", "no-zero-grad", "sum", "order", "zero-biases"])
 def test_mended_loop_rejects_slips_naming_each(slip, words):
-    result = ch1.mended_loop(make_loop(**slip))
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch1.mended_loop(make_loop(**slip)), words)
 
 
 def test_mended_loop_unexplained_difference_says_what_it_saw():
@@ -160,8 +158,7 @@ def pca_error_projection(x, k):
 
 @pytest.mark.parametrize("answer", [pca_error_svd, pca_error_eigenvalues, pca_error_projection])
 def test_pca_error_accepts_correct_answers(answer):
-    result = ch1.pca_error(answer)
-    assert result.passed, result.message
+    assert_accepted(ch1.pca_error(answer))
 
 
 def uncentred(x, k):
@@ -196,9 +193,7 @@ def unbiased_covariance(x, k):
     (lambda x, k: [pca_error_svd(x, k)], "return one number"),
 ], ids=["uncentred", "row-sum", "total", "vh-columns", "discards-top", "n-minus-1", "list"])
 def test_pca_error_rejects_with_true_hints(answer, words):
-    result = ch1.pca_error(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch1.pca_error(answer), words)
 
 
 def test_pca_error_only_for_one_shape_is_rejected():
@@ -256,8 +251,7 @@ def sharpness_power_iteration(f, point):
 @pytest.mark.parametrize("answer", [sharpness_autograd, sharpness_finite_differences, sharpness_power_iteration],
                          ids=["autograd", "finite-differences", "power-iteration"])
 def test_sharpness_accepts_correct_answers(answer):
-    result = ch1.sharpness(answer)
-    assert result.passed, result.message
+    assert_accepted(ch1.sharpness(answer))
 
 
 def largest_in_size(f, point):
@@ -286,9 +280,7 @@ def in_place_differences(f, point):
      "one number"),
 ], ids=["abs-largest", "absolute-value", "diagonal", "trace", "smallest", "learning-rate", "mutates-point", "all-eigenvalues", "gradient"])
 def test_sharpness_rejects_with_true_hints(answer, words):
-    result = ch1.sharpness(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch1.sharpness(answer), words)
 
 
 def test_sharpness_gradient_norm_rejected_without_a_made_up_cause():
@@ -327,8 +319,7 @@ def test_diverges_helper():
 @pytest.mark.parametrize("answer", [0.3, np.float32(0.3), torch.tensor(0.3), np.float64(0.3)],
                          ids=["float", "numpy-float32", "tensor", "numpy-float64"])
 def test_diverging_lr_accepts_any_number_type(answer):
-    result = ch1.diverging_lr(answer)
-    assert result.passed, result.message
+    assert_accepted(ch1.diverging_lr(answer))
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -336,9 +327,7 @@ def test_diverging_lr_accepts_any_number_type(answer):
     (0.25, "not on the grid"), ("0.3", "as a number"), ([0.3], "as a number"),
 ])
 def test_diverging_lr_rejects(answer, words):
-    result = ch1.diverging_lr(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch1.diverging_lr(answer), words)
 
 
 def test_diverging_lr_stub():
@@ -370,21 +359,12 @@ def unit_encoder_by_matrix(model):
 
 @pytest.mark.parametrize("answer", [unit_encoder, unit_encoder_by_matrix], ids=["solution", "matrix-A"])
 def test_unit_encoder_accepts(answer):
-    result = ch1.unit_encoder(answer)
-    assert result.passed, result.message
+    assert_accepted(ch1.unit_encoder(answer))
 
 
-def in_place(model):
-    with torch.no_grad():
-        norms = model.encoder.weight.norm(dim=1)
-        model.encoder.weight /= norms[:, None]
-        model.encoder.bias /= norms
-        model.decoder.weight *= norms
-    return model
-
-
-def rescale(model, *, bias=True, decoder="times", whole=False, cpu_tensor=False):
-    new = copy.deepcopy(model)
+def rescale(model, *, bias=True, decoder="times", whole=False, cpu_tensor=False, copy_first=True):
+    """unit_encoder with one slip on request; copy_first=False rescales the caller's model itself."""
+    new = copy.deepcopy(model) if copy_first else model
     with torch.no_grad():
         norms = new.encoder.weight.norm() if whole else new.encoder.weight.norm(dim=1)
         if cpu_tensor:
@@ -400,7 +380,7 @@ def rescale(model, *, bias=True, decoder="times", whole=False, cpu_tensor=False)
 
 
 @pytest.mark.parametrize("answer, words", [
-    (in_place, "copy it first"),
+    (lambda m: rescale(m, copy_first=False), "copy it first"),
     (lambda m: rescale(m, decoder="none"), "columns grow by |w|"),
     (lambda m: rescale(m, bias=False), "scale it with the weight"),
     (lambda m: rescale(m, decoder="divided"), "multiply its columns"),
@@ -408,9 +388,7 @@ def rescale(model, *, bias=True, decoder="times", whole=False, cpu_tensor=False)
     (lambda m: None, "return a model"),
 ], ids=["in-place", "decoder-unscaled", "bias-unscaled", "decoder-divided", "frobenius", "none"])
 def test_unit_encoder_rejects_with_true_hints(answer, words):
-    result = ch1.unit_encoder(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch1.unit_encoder(answer), words)
 
 
 # -- the tied autoencoder -----------------------------------------------------------
@@ -470,8 +448,7 @@ def _zeros_init(m):
 
 @pytest.mark.parametrize("answer", [TiedAutoencoder, TiedColumns], ids=["solution", "columns"])
 def test_tied_autoencoder_accepts(answer):
-    result = ch1.tied_autoencoder(answer)
-    assert result.passed, result.message
+    assert_accepted(ch1.tied_autoencoder(answer))
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -489,9 +466,7 @@ def test_tied_autoencoder_accepts(answer):
                + s.decoder_bias), "two devices"),
 ], ids=["untied", "no-encoder-bias", "no-decoder-bias", "no-biases", "relu", "scaled", "zero-W", "frozen", "cpu-zeros"])
 def test_tied_autoencoder_rejects_with_true_hints(answer, words):
-    result = ch1.tied_autoencoder(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch1.tied_autoencoder(answer), words)
 
 
 def test_tied_autoencoder_stub():

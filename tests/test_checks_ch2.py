@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from aecourse.checks import ch2
+from verdicts import assert_accepted, assert_rejected
 
 
 # -- the training step ------------------------------------------------------------
@@ -375,8 +376,7 @@ def test_make_decoder_reversing_the_list_in_place_is_judged_on_the_right_sizes()
             layers += [nn.Linear(a, b), nn.Sigmoid() if i == len(sizes) - 2 else nn.ReLU()]
         return nn.Sequential(*layers)
 
-    result = ch2.make_decoder(in_place)
-    assert result.passed, result.message
+    assert_accepted(ch2.make_decoder(in_place))
 
 
 # -- the digits reconstructed worst --------------------------------------------------
@@ -415,8 +415,7 @@ def ranked(key, *, descending=True, train=False, n_fixed=None, per_batch=False, 
 
 @pytest.mark.parametrize("answer", [worst, worst_by_sum_in_batches], ids=["topk", "sum-batches"])
 def test_worst_digits_accepts(answer):
-    result = ch2.worst_digits(answer)
-    assert result.passed, result.message
+    assert_accepted(ch2.worst_digits(answer))
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -431,9 +430,7 @@ def test_worst_digits_accepts(answer):
     (lambda m, x, n: list(reversed(worst(m, x, n).tolist())), "worst first"),
 ], ids=["best", "train-mode", "fixed-n", "per-batch", "max-pixel", "l1", "signed", "values", "order"])
 def test_worst_digits_rejects_with_true_hints(answer, words):
-    result = ch2.worst_digits(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch2.worst_digits(answer), words)
 
 
 def test_worst_digits_accepts_an_error_buffer_made_on_the_cpu():
@@ -455,8 +452,7 @@ def test_worst_digits_accepts_an_error_buffer_made_on_the_cpu():
 
 @pytest.mark.parametrize("graph, activations", [({"B", "C"}, {"B"}), ("BC", "b"), (["c", "b"], ("B",)), ("B, C", "B")])
 def test_kept_graphs_accepts_any_spelling(graph, activations):
-    result = ch2.kept_graphs(graph, activations)
-    assert result.passed, result.message
+    assert_accepted(ch2.kept_graphs(graph, activations))
 
 
 @pytest.mark.parametrize("graph, activations, words", [
@@ -469,6 +465,4 @@ def test_kept_graphs_accepts_any_spelling(graph, activations):
     (3, {"B"}, "letters among"),
 ])
 def test_kept_graphs_rejects_with_the_reason(graph, activations, words):
-    result = ch2.kept_graphs(graph, activations)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch2.kept_graphs(graph, activations), words)

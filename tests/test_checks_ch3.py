@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from aecourse.checks import ch3
+from verdicts import assert_accepted, assert_rejected
 from aecourse.tf1 import variance_scaling_
 
 
@@ -199,8 +200,7 @@ def redraw_by_hand(shape, generator=None):
 
 
 def test_init_accepts_tf1s_algorithm_written_by_hand():
-    result = ch3.variance_scaling(redraw_by_hand)
-    assert result.passed, result.message
+    assert_accepted(ch3.variance_scaling(redraw_by_hand))
 
 
 def test_init_rejects_wrong_truncations_with_the_right_spread():
@@ -274,8 +274,7 @@ def test_manual_forward_that_pops_from_the_lists_is_judged_on_the_real_layers():
             h = torch.relu(h) if kernels else torch.sigmoid(h)
         return h
 
-    result = ch3.manual_forward(popping)
-    assert result.passed, result.message
+    assert_accepted(ch3.manual_forward(popping))
 
 
 def test_manual_forward_with_a_cpu_tensor_is_rejected():
@@ -301,8 +300,7 @@ def test_port_layer_built_on_the_notebooks_device_passes():
             layer.bias.copy_(bias)
         return nn.Sequential(layer, nn.Sigmoid())
 
-    result = ch3.port_layer(on_device)
-    assert result.passed, result.message
+    assert_accepted(ch3.port_layer(on_device))
 
 
 # -- the truncated normal's spread ---------------------------------------------------------
@@ -337,8 +335,7 @@ def std_by_special(a):
 @pytest.mark.parametrize("answer", [std_closed_form, std_by_integration, std_by_sampling, std_by_special],
                          ids=["closed-form", "integration", "sampling", "torch-special"])
 def test_truncated_std_accepts(answer):
-    result = ch3.truncated_std(answer)
-    assert result.passed, result.message
+    assert_accepted(ch3.truncated_std(answer))
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -352,9 +349,7 @@ def test_truncated_std_accepts(answer):
     (lambda a: [std_closed_form(a)], "one number"),
 ], ids=["variance", "mass", "no-normalisation", "one", "hard-coded", "too-few-draws", "list"])
 def test_truncated_std_rejects(answer, words):
-    result = ch3.truncated_std(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch3.truncated_std(answer), words)
 
 
 # -- the tied network's size ---------------------------------------------------------------
@@ -373,8 +368,7 @@ def count_by_building(sizes):
 @pytest.mark.parametrize("answer", [count_by_formula, count_by_building, lambda s: float(count_by_formula(s))],
                          ids=["formula", "building", "float"])
 def test_tied_parameter_count_accepts(answer):
-    result = ch3.tied_parameter_count(answer)
-    assert result.passed, result.message
+    assert_accepted(ch3.tied_parameter_count(answer))
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -387,6 +381,4 @@ def test_tied_parameter_count_accepts(answer):
     (lambda s: str(count_by_formula(s)), "whole number"),
 ], ids=["untied", "no-decoder-biases", "no-encoder-biases", "kernels-only", "code-bias", "hard-coded", "string"])
 def test_tied_parameter_count_rejects(answer, words):
-    result = ch3.tied_parameter_count(answer)
-    assert not result.passed
-    assert words in result.message, result.message
+    assert_rejected(ch3.tied_parameter_count(answer), words)

@@ -209,3 +209,25 @@ def test_probe_rejects_what_stops_on_a_gpu(make):
 def test_probe_ignores_what_only_the_meta_device_cannot_do():
     """.item() on a meta tensor fails, but says nothing about devices: no verdict."""
     _probe(lambda: torch.ones(3).sum().item(), "it")
+
+
+def test_as_indices_reads_every_way_of_writing_indices():
+    from aecourse.checks.core import as_indices
+
+    values = torch.tensor([0.3, 0.9, 0.1])
+    mask = values > 0.2
+    for written in (mask.nonzero().flatten(), values.topk(2), torch.where(mask), mask.numpy().nonzero()[0], [0, 1]):
+        assert sorted(as_indices(written)) == [0, 1], written
+    assert as_indices(mask, mask_length=3) == [0, 1] and as_indices(list(mask.numpy()), mask_length=3) == [0, 1]
+    assert as_indices(mask) is None  # a mask is read as one only where the caller says how long it is
+    assert as_indices(values) is None and as_indices([True, False]) is None and as_indices(3) is None
+
+
+def test_backpropagate_blames_the_answers_graph():
+    from aecourse.checks.core import Wrong as _W, backpropagate
+
+    x = torch.ones(3, requires_grad=True)
+    y = x.exp()
+    y.add_(1)  # exp saved its output for backward; this changes it
+    with _pytest.raises(_W, match="in-place"):
+        backpropagate(y.sum(), "the loss")

@@ -418,19 +418,20 @@ def tied_autoencoder(model_class: type[nn.Module]) -> str:
             raise Wrong(f"the output has shape {got}, not the input's {tuple(x.shape)}.")
         kd = w if w.shape == (k, d) else w.T
         with torch.no_grad():
-            linear = model(torch.eye(d)) - model(torch.zeros(1, d))
             offset = model(torch.zeros(1, d))
+            linear = model(torch.eye(d)) - offset
             want_offset = b_e[0].reshape(1, k) @ kd + b_d[0].reshape(1, d)
-        if not torch.allclose(linear, kd.T @ kd, atol=1e-5) or not torch.allclose(model(x).detach(), x @ kd.T @ kd + want_offset, atol=1e-4):
-            if torch.allclose(offset, b_d[0].reshape(1, d), atol=1e-5) and torch.allclose(linear, kd.T @ kd, atol=1e-5):
+        linear_right = torch.allclose(linear, kd.T @ kd, atol=1e-5)
+        if not linear_right or not torch.allclose(out.detach(), x @ kd.T @ kd + want_offset, atol=1e-4):
+            if linear_right and torch.allclose(offset, b_d[0].reshape(1, d), atol=1e-5):
                 raise Wrong("the encoder bias is declared but never added: z = x @ W.T + b_encoder.")
-            if torch.allclose(offset, b_e[0].reshape(1, k) @ kd, atol=1e-5) and torch.allclose(linear, kd.T @ kd, atol=1e-5):
+            if linear_right and torch.allclose(offset, b_e[0].reshape(1, k) @ kd, atol=1e-5):
                 raise Wrong("the decoder bias is declared but never added: x_hat = z @ W + b_decoder.")
-            if torch.allclose(offset, torch.zeros(1, d), atol=1e-6) and torch.allclose(linear, kd.T @ kd, atol=1e-5):
+            if linear_right and torch.allclose(offset, torch.zeros(1, d), atol=1e-6):
                 raise Wrong("neither bias is added: z = x @ W.T + b_encoder, x_hat = z @ W + b_decoder.")
             raise Wrong(f"for d={d}, k={k} the reconstruction is not x W^T W + b_e W + b_d: use the same W to "
                         "encode (x @ W.T + b_encoder) and to decode (z @ W + b_decoder), with nothing else between.")
-        loss = model(x).pow(2).sum()
+        loss = out.pow(2).sum()
         grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
         if any(g is None for g in grads):
             raise Wrong("some parameter gets no gradient from the output: compute the output from W and both biases.")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, check, check_device, probe_devices
+from aecourse.checks.core import Wrong, as_indices, check, check_device, probe_devices
 from aecourse.train import evaluate
 
 
@@ -244,24 +244,6 @@ def _per_image_mse(model: nn.Module, x: Tensor) -> Tensor:
         return ((model(x) - x) ** 2).mean(dim=1)
 
 
-def _as_indices(got: object) -> list[int] | None:
-    """``got`` as a list of ints (a tensor of any shape with n entries, ``topk``'s result, an array,
-    a list), or None if it is not indices."""
-    if hasattr(got, "indices") and isinstance(getattr(got, "indices"), Tensor):  # topk's (values, indices)
-        got = got.indices  # type: ignore[union-attr]
-    if isinstance(got, Tensor):
-        if got.is_floating_point() or got.dtype == torch.bool:
-            return None
-        return [int(i) for i in got.flatten().tolist()]
-    try:
-        values = list(got)  # type: ignore[call-overload]
-    except TypeError:
-        return None
-    if not all(hasattr(v, "__index__") for v in values):
-        return None
-    return [int(v) for v in values]
-
-
 @check("the test digits reconstructed worst")
 def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
                  device: torch.device | str | None = None) -> str:
@@ -286,7 +268,7 @@ def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
         if any(grad for _, grad in model.calls):
             raise Wrong("the forward pass built a graph: measure under torch.no_grad(), as test_mse does.")
         errors = _per_image_mse(model, x)
-        got = _as_indices(got_raw)
+        got = as_indices(got_raw)
         if got is None:
             what = (f"a {got_raw.dtype} tensor (the errors themselves?)" if isinstance(got_raw, Tensor)
                     else f"a {type(got_raw).__name__}")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, check, check_device, probe_devices
+from aecourse.checks.core import Wrong, backpropagate, check, check_device, probe_devices
 from aecourse.tf1 import TRUNCATED_NORMAL_STD
 
 
@@ -153,7 +153,7 @@ def port_layer(answer: Callable[[Tensor, Tensor], nn.Module], *, device: torch.d
     module.zero_grad()
     out = module(x)
     if out.requires_grad:
-        out.sum().backward()
+        backpropagate(out.sum(), "the layer's output")
     if not out.requires_grad or any(p.grad is None or float(p.grad.abs().sum()) == 0 for p in params):
         raise Wrong("the outputs are right, but the gradient does not reach every parameter: compute the output from "
                     "the module's own weight and bias, not from the kernel and bias passed in.")

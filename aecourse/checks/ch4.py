@@ -5,13 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, check, check_device, probe_devices
+from aecourse.checks.core import Wrong, as_indices, backpropagate, check, check_device, probe_devices
 from aecourse.vae import bernoulli_nll, kl_to_standard_normal
 
 
@@ -27,17 +25,6 @@ def _tensor_result(got: object, what: str) -> Tensor:
     if got.numel() != 1:
         raise Wrong(f"{what} must be one number, summed over images and dimensions; got shape {tuple(got.shape)}.")
     return got
-
-
-def _backward(value: Tensor, what: str) -> None:
-    """``value.backward()``, with a failure of the answer's graph reported as the answer's."""
-    try:
-        value.backward()
-    except RuntimeError as error:
-        first = str(error).splitlines()[0]
-        hint = (" An in-place operation (add_, sub_, +=, ...) changed a tensor that autograd had saved for the "
-                "backward pass: write it out of place." if "inplace" in first else "")
-        raise Wrong(f"the value of {what} is right, but training could not back-propagate through it: {first}.{hint}") from None
 
 
 def _close(got: Tensor, want: Tensor, rel: float = 1e-4) -> bool:
@@ -90,7 +77,7 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.
         raise Wrong("two calls gave the same z: the noise must be fresh on every call (do not seed inside the function).")
     if z.grad_fn is None:
         raise Wrong("no gradient reaches mu and logvar: build z from them with + and *, not by sampling with torch.normal.")
-    _backward(z.sum(), "the sample")
+    backpropagate(z.sum(), "the sample")
     if (mu.grad is None or not mu.grad.any()) and (logvar.grad is None or not logvar.grad.any()):
         raise Wrong("no gradient reaches mu and logvar: a sampler such as torch.normal(mu, sigma) or "
                     "Normal(mu, sigma).sample() cuts the path; build z = mu + sigma * eps with + and *.")
@@ -160,7 +147,7 @@ def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.d
         if got_tensor.grad_fn is None:
             raise Wrong("the value is right, but it carries no gradient (detached, or computed under no_grad): "
                         "the KL is part of the loss, and training needs its gradient.")
-        _backward(got_tensor, "the KL")
+        backpropagate(got_tensor, "the KL")
         if mu.grad is None or logvar.grad is None or not (
             _close(mu.grad.cpu(), m) and _close(logvar.grad.cpu(), 0.5 * (lv.exp() - 1))
         ):
@@ -210,7 +197,7 @@ def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None
             raise Wrong(f"for beta = {beta} got {got:.2f}, expected {want:.2f} (summed BCE from logits + beta * KL).")
         if total.grad_fn is None:
             raise Wrong("the value is right, but it carries no gradient: return the tensor itself, not a detached copy.")
-        _backward(total, "the loss")
+        backpropagate(total, "the loss")
         expected = (torch.sigmoid(logits) - x, beta * mu, beta * 0.5 * (logvar.exp() - 1))
         if any(t.grad is None or not _close(t.grad.cpu(), e) for t, e in zip(inputs, expected)):
             raise Wrong("the value is right, but its gradient does not reach the logits, mu and logvar as it should: "
@@ -307,28 +294,6 @@ def _codes(variances: list[float], n: int, seed: int) -> Tensor:
     return offset + spread * torch.randn(n, len(variances), generator=g)
 
 
-def _as_index_list(got: object, k: int) -> list[int] | None:
-    """Indices, from a list, array or tensor of ints, ``torch.where``'s 1-tuple, or a boolean
-    mask of length ``k`` (a tensor, a NumPy array or a list of bools)."""
-    if isinstance(got, tuple) and len(got) == 1:  # torch.where(mask) / mask.nonzero(as_tuple=True)
-        got = got[0]
-    if type(got).__module__ == "numpy" or (isinstance(got, list) and got and type(got[0]).__module__ == "numpy"):
-        got = torch.as_tensor(np.asarray(got))
-    if isinstance(got, Tensor) and got.dtype == torch.bool:
-        return [int(i) for i in got.nonzero().flatten().tolist()] if got.shape == (k,) else None
-    if isinstance(got, Tensor):
-        return None if got.is_floating_point() else [int(i) for i in got.flatten().tolist()]
-    try:
-        values = list(got)  # type: ignore[call-overload]
-    except TypeError:
-        return None
-    if len(values) == k and all(isinstance(v, bool) for v in values):
-        return [i for i, v in enumerate(values) if v]
-    if not all(hasattr(v, "__index__") and not isinstance(v, bool) for v in values):
-        return None
-    return [int(v) for v in values]
-
-
 @check("the active latent dimensions")
 def active_dims(answer: Callable[[Tensor], object], *, device: torch.device | str | None = None) -> str:
     """``answer(mu)``: the dimensions whose posterior mean varies across images, variance above 0.01.
@@ -343,7 +308,7 @@ def active_dims(answer: Callable[[Tensor], object], *, device: torch.device | st
         mu = _codes(variances, n, seed)
         k = len(variances)
         got_raw = answer(mu.clone().to(where))
-        got = _as_index_list(got_raw, k)
+        got = as_indices(got_raw, mask_length=k)
         if got is None:
             raise Wrong(f"return the indices of the active dimensions (a list or a tensor of ints), or a boolean "
                         f"mask of length latent_dim; got {type(got_raw).__name__}"

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten
+from torch.utils._pytree import tree_flatten, tree_map
 
 from aecourse.device import get_device, mps_available
 
@@ -152,6 +152,52 @@ def check(title: str) -> Callable[[F], F]:
     return decorate
 
 
+# -- reading what answers return ------------------------------------------------------
+
+def as_indices(got: object, mask_length: int | None = None) -> list[int] | None:
+    """``got`` as a list of ints, or None if it is not indices.
+
+    Accepted, so that every correct way of writing indices passes: a tensor of ints of
+    any shape, ``topk``'s (values, indices), ``torch.where``'s 1-tuple, a NumPy array, a
+    list. Where ``mask_length`` is given, a boolean mask of that length (tensor, array or
+    list of bools) is read as the indices of its True entries.
+    """
+    if isinstance(got, tuple) and len(got) == 1:  # torch.where(mask), mask.nonzero(as_tuple=True)
+        got = got[0]
+    if isinstance(getattr(got, "indices", None), Tensor):  # topk's (values, indices)
+        got = got.indices  # type: ignore[union-attr]
+    if type(got).__module__ == "numpy" or (isinstance(got, list) and got and type(got[0]).__module__ == "numpy"):
+        got = torch.as_tensor(np.asarray(got))
+    if isinstance(got, Tensor):
+        if got.dtype == torch.bool:
+            is_mask = mask_length is not None and got.shape == (mask_length,)
+            return [int(i) for i in got.nonzero().flatten().tolist()] if is_mask else None
+        return None if got.is_floating_point() else [int(i) for i in got.flatten().tolist()]
+    try:
+        values = list(got)  # type: ignore[call-overload]
+    except TypeError:
+        return None
+    if mask_length is not None and len(values) == mask_length and all(isinstance(v, bool) for v in values):
+        return [i for i, v in enumerate(values) if v]
+    if not all(hasattr(v, "__index__") and not isinstance(v, bool) for v in values):
+        return None
+    return [int(v) for v in values]
+
+
+def backpropagate(value: Tensor, what: str) -> None:
+    """``value.backward()``, with a failure of the answer's graph reported as the answer's.
+
+    Autograd raises from the check's own call, so without this the verdict would blame
+    the check; the graph it fails on is the answer's (an in-place write to a saved tensor).
+    """
+    try:
+        value.backward()
+    except RuntimeError as error:
+        first = str(error).splitlines()[0]
+        hint = (" An in-place operation (add_, sub_, +=, ...) changed a tensor that autograd had saved for the "
+                "backward pass: write it out of place." if "inplace" in first else "")
+        raise Wrong(f"the value of {what} is right, but training could not back-propagate through it: {first}.{hint}") from None
+
 # -- devices --------------------------------------------------------------------------
 
 def check_device(device: torch.device | str | None = None) -> torch.device:
@@ -268,16 +314,14 @@ class _DefaultDeviceElsewhere(TorchFunctionMode):
             raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, cpu and cuda!")
         out = func(*args, **kwargs)
         if cpu and not data:  # computed from CPU-made tensors alone: CPU-made as well
-            if isinstance(out, (tuple, list)):
-                return type(out)(self._cpu_made(o, name) for o in out) if type(out) in (tuple, list) else out
-            return self._cpu_made(out, name)
+            if type(out) in (tuple, list):
+                return type(out)(self._cpu_made(o, name) for o in out)
+            return self._cpu_made(out, name)  # anything not a tensor comes back as it was
         return out
 
 
 def _replace_tensors(tree: Any, old: list[Tensor], new: list[Tensor]) -> Any:
     """``tree`` with each tensor of ``old`` (by identity) replaced by its partner in ``new``."""
-    from torch.utils._pytree import tree_map
-
     pairs = {id(o): n for o, n in zip(old, new)}
     return tree_map(lambda leaf: pairs.get(id(leaf), leaf) if isinstance(leaf, Tensor) else leaf, tree)
 

@@ -1,0 +1,16 @@
+"""Assertions on a check's verdict, shared by the check tests."""
+
+from __future__ import annotations
+
+from aecourse.checks import CheckResult
+
+
+def assert_accepted(result: CheckResult) -> None:
+    """The check passed; on failure pytest shows the message the student would read."""
+    assert result.passed, result.message
+
+
+def assert_rejected(result: CheckResult, words: str) -> None:
+    """The check rejected the answer, and its message says ``words`` (the cause it names)."""
+    assert not result.passed, result.message
+    assert words in result.message, result.message
