@@ -84,6 +84,14 @@ def test_mended_loop_rejects_slips_naming_each(slip, words):
     assert_rejected(ch1.mended_loop(make_loop(**slip)), words)
 
 
+def test_mended_loop_names_the_questions_epoch_loss():
+    """The asker's running_loss / len(data), kept by a student: the losses are 100 times too small."""
+    def epoch_loss(x, steps, lr):
+        return [v / len(x) for v in make_loop()(x, steps, lr)]
+
+    assert_rejected(ch1.mended_loop(epoch_loss), "divided by the number of points")
+
+
 def test_mended_loop_unexplained_difference_says_what_it_saw():
     """A loop that records the loss after the update matches no known slip: the message
     reports the step and both values, and names no cause."""

@@ -427,8 +427,9 @@ def test_worst_digits_accepts(answer):
     (ranked(lambda d: d.abs().mean(1)), "mean absolute error"),
     (ranked(lambda d: d.mean(1)), "mean signed error"),
     (ranked(lambda d: (d**2).mean(1), values=True), "indices"),
+    (lambda m, x, n: x[worst(m, x, n)], "of shape (5, 784)"),
     (lambda m, x, n: list(reversed(worst(m, x, n).tolist())), "worst first"),
-], ids=["best", "train-mode", "fixed-n", "per-batch", "max-pixel", "l1", "signed", "values", "order"])
+], ids=["best", "train-mode", "fixed-n", "per-batch", "max-pixel", "l1", "signed", "values", "images", "order"])
 def test_worst_digits_rejects_with_true_hints(answer, words):
     assert_rejected(ch2.worst_digits(answer), words)
 
@@ -466,3 +467,15 @@ def test_kept_graphs_accepts_any_spelling(graph, activations):
 ])
 def test_kept_graphs_rejects_with_the_reason(graph, activations, words):
     assert_rejected(ch2.kept_graphs(graph, activations), words)
+
+
+def test_training_step_with_a_detached_output_gets_no_invented_cause():
+    def detached(model, optimizer, loss_fn, batch):
+        loss = loss_fn(model(batch).detach(), batch)
+        optimizer.zero_grad()
+        optimizer.step()
+        return loss.item()
+
+    result = ch2.training_step(detached)
+    assert_rejected(result, "did not change")
+    assert "between" not in result.message  # it names no ordering mistake it did not test

@@ -347,7 +347,8 @@ def test_truncated_std_accepts(answer):
     (lambda a: torch.nn.init.trunc_normal_(torch.empty(1000), 0, 1, -a, a, generator=torch.Generator().manual_seed(1)).std().item(),
      "standard deviation is"),
     (lambda a: [std_closed_form(a)], "one number"),
-], ids=["variance", "mass", "no-normalisation", "one", "hard-coded", "too-few-draws", "list"])
+    (lambda a: "0.88", "one number"),
+], ids=["variance", "mass", "no-normalisation", "one", "hard-coded", "too-few-draws", "list", "string"])
 def test_truncated_std_rejects(answer, words):
     assert_rejected(ch3.truncated_std(answer), words)
 
@@ -382,3 +383,21 @@ def test_tied_parameter_count_accepts(answer):
 ], ids=["untied", "no-decoder-biases", "no-encoder-biases", "kernels-only", "code-bias", "hard-coded", "string"])
 def test_tied_parameter_count_rejects(answer, words):
     assert_rejected(ch3.tied_parameter_count(answer), words)
+
+
+def _linear_from(kernel, bias, activation):
+    layer = nn.Linear(*kernel.shape)
+    with torch.no_grad():
+        layer.weight.copy_(kernel.T)
+        layer.bias.copy_(bias)
+    return nn.Sequential(layer, activation)
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda k, b: _linear_from(k, b, nn.ReLU()), "ends in a ReLU"),
+    (lambda k, b: nn.Sequential(nn.Linear(*k.shape), nn.Sigmoid()), "largest gap"),  # the values never copied in
+], ids=["relu", "fresh-weights"])
+def test_port_layer_names_only_what_it_saw(answer, words):
+    result = ch3.port_layer(answer)
+    assert_rejected(result, words)
+    assert "transposed into" in result.message or words == "ends in a ReLU"

@@ -231,3 +231,14 @@ def test_backpropagate_blames_the_answers_graph():
     y.add_(1)  # exp saved its output for backward; this changes it
     with _pytest.raises(_W, match="in-place"):
         backpropagate(y.sum(), "the loss")
+
+
+def test_as_number_takes_number_types_and_no_text():
+    import numpy as np
+
+    from aecourse.checks.core import as_number
+
+    for written in (0.3, 3, np.float32(0.25), np.int64(2), torch.tensor(0.5), torch.tensor([0.5])):
+        assert isinstance(as_number(written), float), written
+    for written in ("0.3", True, None, [0.3], torch.ones(2)):
+        assert as_number(written) is None, written

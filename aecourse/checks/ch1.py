@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, check, probe_devices
+from aecourse.checks.core import Wrong, as_number, check, probe_devices
 from aecourse.data import correlated_2d
 from aecourse.pca import fit_pca
 
@@ -76,6 +76,11 @@ def _matches(got: Sequence[float], want: Sequence[float]) -> bool:
 
 def _explain_loop(got: list[float], x: Tensor, steps: int, lr: float) -> str:
     """Why ``got`` differs from the reference: a cause only where its replay matches."""
+    want = _seeded(reference_train_raw, x, steps, lr)
+    if _matches(got, [v / len(x) for v in want]):
+        return (f"each loss is the chapter's divided by the number of points ({len(x)}), the question's "
+                "epoch_loss: the mean squared error is already a mean, and with one full batch per step the "
+                "step's loss is the epoch's loss. Record loss.item() itself.")
     if _matches(got, _seeded(reference_train_raw, x, steps, lr, optimizer="Adam")):
         return ("the losses are Adam's: use plain torch.optim.SGD. The sweep below is about SGD's step size, "
                 "and with Adam your own sweep would diverge at other rates than the chapter's.")
@@ -94,7 +99,6 @@ def _explain_loop(got: list[float], x: Tensor, steps: int, lr: float) -> str:
     for other in (0.1, 0.01):
         if other != lr and _matches(got, _seeded(reference_train_raw, x, steps, other)):
             return f"the loop ignores lr: called with lr={lr}, it trained at {other}."
-    want = _seeded(reference_train_raw, x, steps, lr)
     first = next(i for i, (g, w) in enumerate(zip(got, want)) if not _matches([g], [w]))
     return (f"called after torch.manual_seed(0) with steps={steps}, lr={lr}, the loss at step {first + 1} is "
             f"{got[first]:.6g}; the chapter's loop gives {want[first]:.6g} from that seed.")
@@ -137,11 +141,10 @@ def pca_error(answer: Callable[[Tensor, int], float]) -> str:
     for x, ks in ((wide, (1, 3, 6)), (narrow, (2,)), (_toy(), (1,))):
         for k in ks:
             expected = fit_pca(x).error(x, k)
-            got = answer(x.clone(), k)
-            try:
-                got = float(got)
-            except (TypeError, ValueError, RuntimeError):
-                raise Wrong(f"return one number; pca_error(x, {k}) returned a {type(got).__name__}.") from None
+            returned = answer(x.clone(), k)
+            got = as_number(returned)
+            if got is None:
+                raise Wrong(f"return one number; pca_error(x, {k}) returned a {type(returned).__name__}.")
             if not math.isclose(got, expected, rel_tol=1e-3, abs_tol=1e-7):
                 raise Wrong(_explain_pca(got, expected, x, k))
     return "it matches the eigendecomposition-based PCA for three data sets and k from 1 to 6."
@@ -227,13 +230,12 @@ def sharpness(answer: Callable[[Callable[[Tensor], Tensor], Tensor], float]) -> 
         values = torch.linalg.eigvalsh(hessian)
         want = float(values[-1])
         given = point.clone()
-        got = answer(f, given)
-        if isinstance(got, Tensor) and got.ndim > 0:
-            raise Wrong(f"return one number (a float, or .item() of a tensor); got a tensor of shape {tuple(got.shape)}.")
-        try:
-            got = float(got)
-        except (TypeError, ValueError, RuntimeError):
-            raise Wrong(f"return one number (a float, or .item() of a tensor); got a {type(got).__name__}.") from None
+        returned = answer(f, given)
+        if isinstance(returned, Tensor) and returned.ndim > 0:
+            raise Wrong(f"return one number (a float, or .item() of a tensor); got a tensor of shape {tuple(returned.shape)}.")
+        got = as_number(returned)
+        if got is None:
+            raise Wrong(f"return one number (a float, or .item() of a tensor); got a {type(returned).__name__}.")
         if not torch.equal(given, point):
             raise Wrong("the answer changed the point it was given: work on a copy (point.clone()).")
         if math.isclose(got, want, rel_tol=0.02, abs_tol=1e-3):
@@ -276,12 +278,9 @@ def diverging_lr(answer: float) -> str:
     Any number type passes (a float32 0.3 is 0.30000001): it is compared with
     the grid's rates, not looked up in it.
     """
-    try:
-        if isinstance(answer, str):
-            raise TypeError
-        value = float(answer)
-    except (TypeError, ValueError, RuntimeError):
-        raise Wrong(f"assign one of the rates {DIVERGENCE_GRID} as a number; got a {type(answer).__name__}.") from None
+    value = as_number(answer)
+    if value is None:
+        raise Wrong(f"assign one of the rates {DIVERGENCE_GRID} as a number; got a {type(answer).__name__}.")
     matching = [lr for lr in DIVERGENCE_GRID if math.isclose(value, lr, rel_tol=1e-4)]
     if not matching:
         raise Wrong(f"{value:g} is not on the grid: pick one of {DIVERGENCE_GRID}.")

@@ -83,8 +83,9 @@ def training_step(step: Callable[[nn.Module, torch.optim.Optimizer, Callable, Te
         if isinstance(got, Tensor):
             raise Wrong("return loss.item(), a float: a loss tensor keeps its graph alive.")
         if all(torch.equal(a, b) for a, b in zip(before, theirs.parameters())):
-            raise Wrong(f"in {name} the parameters did not change: after loss.backward() comes optimizer.step() "
-                        "(and optimizer.zero_grad() goes before backward, not between backward and step).")
+            raise Wrong(f"in {name} the parameters did not change: no update reached them. A step computes the "
+                        "loss from model(batch), clears old gradients with optimizer.zero_grad(), then calls "
+                        "loss.backward() and optimizer.step(), in that order.")
         with torch.no_grad():
             want = float(make_loss()(start(batch), batch))
         if _same(theirs, _replay(start, optimizer_state, make_optimizer, make_loss, batch)):
@@ -270,7 +271,7 @@ def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
         errors = _per_image_mse(model, x)
         got = as_indices(got_raw)
         if got is None:
-            what = (f"a {got_raw.dtype} tensor (the errors themselves?)" if isinstance(got_raw, Tensor)
+            what = (f"a {got_raw.dtype} tensor of shape {tuple(got_raw.shape)}" if isinstance(got_raw, Tensor)
                     else f"a {type(got_raw).__name__}")
             raise Wrong(f"return the images' indices (a tensor of ints or a list), not {what}.")
         want = errors.argsort(descending=True)[:n].tolist()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, backpropagate, check, check_device, probe_devices
+from aecourse.checks.core import Wrong, as_number, backpropagate, check, check_device, probe_devices
 from aecourse.tf1 import TRUNCATED_NORMAL_STD
 
 
@@ -146,7 +146,11 @@ def port_layer(answer: Callable[[Tensor, Tensor], nn.Module], *, device: torch.d
     if torch.allclose(got, x @ kernel + bias, atol=1e-6):
         raise Wrong("the sigmoid is missing.")
     if not torch.allclose(got, want, atol=1e-6):
-        raise Wrong("the outputs differ from TF1's: nn.Linear.weight is [out, in], so it takes the kernel transposed.")
+        if torch.allclose(got, torch.relu(x @ kernel + bias), atol=1e-6):
+            raise Wrong("the layer ends in a ReLU; TF1's code applies tf.nn.sigmoid: end with nn.Sigmoid().")
+        raise Wrong(f"the outputs differ from sigmoid(X @ kernel + bias) (largest gap {float((got - want).abs().max()):.3g}): "
+                    "the module must compute with the values passed in, kernel transposed into nn.Linear's "
+                    "[out, in] weight and bias into its bias.")
     if not all(p.requires_grad for p in params):
         raise Wrong("the outputs are right, but some parameters are frozen (requires_grad is False): copy the values "
                     "in under torch.no_grad() and leave the parameters trainable.")
@@ -177,11 +181,10 @@ def truncated_std(answer: Callable[[float], float]) -> str:
     (the tolerance, 0.002, is five standard errors of ten million draws).
     """
     for a in (2.0, 1.0, 3.0, 0.5):
-        got = answer(a)
-        try:
-            got = float(got)
-        except (TypeError, ValueError, RuntimeError):
-            raise Wrong(f"return one number; truncated_std({a}) returned a {type(got).__name__}.") from None
+        returned = answer(a)
+        got = as_number(returned)
+        if got is None:
+            raise Wrong(f"return one number; truncated_std({a}) returned a {type(returned).__name__}.")
         want = _truncated_std(a)
         if math.isclose(got, want, abs_tol=2e-3):
             continue

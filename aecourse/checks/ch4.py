@@ -76,7 +76,7 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.
     if isinstance(again, Tensor) and torch.equal(again.detach(), z.detach()):
         raise Wrong("two calls gave the same z: the noise must be fresh on every call (do not seed inside the function).")
     if z.grad_fn is None:
-        raise Wrong("no gradient reaches mu and logvar: build z from them with + and *, not by sampling with torch.normal.")
+        raise Wrong("no gradient reaches mu and logvar: build z from them with + and *, not by sampling (torch.normal, or Normal(...).sample()).")
     backpropagate(z.sum(), "the sample")
     if (mu.grad is None or not mu.grad.any()) and (logvar.grad is None or not logvar.grad.any()):
         raise Wrong("no gradient reaches mu and logvar: a sampler such as torch.normal(mu, sigma) or "

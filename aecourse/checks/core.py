@@ -184,6 +184,18 @@ def as_indices(got: object, mask_length: int | None = None) -> list[int] | None:
     return [int(v) for v in values]
 
 
+def as_number(got: object) -> float | None:
+    """``got`` as a float: any real number type (float, int, a NumPy scalar, a one-element
+    tensor), or None. A string is not a number here, though ``float("0.88")`` would parse it,
+    and neither is a bool."""
+    if isinstance(got, (str, bytes, bool)):
+        return None
+    try:
+        return float(got)  # type: ignore[arg-type]
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
 def backpropagate(value: Tensor, what: str) -> None:
     """``value.backward()``, with a failure of the answer's graph reported as the answer's.
 
