@@ -1,0 +1,147 @@
+"""Check that a release tag matches every place that names the release.
+
+Colab installs ``aecourse`` from the git tag that each notebook's install cell
+names (``git+<REPO_URL>@v<AECOURSE_VERSION>``), so a tag is a release only if
+it agrees with:
+
+* ``__version__`` in ``aecourse/__init__.py`` (the one place the version is written);
+* ``pyproject.toml``, which must read that ``__version__`` (or, if it ever
+  writes a version of its own, write the same one);
+* the install cell (tagged ``colab-setup``) of every notebook, the book's
+  (``notebooks/``) and the generated ones (``notebooks/student/``,
+  ``notebooks/colab/``): its ``AECOURSE_VERSION``, its ``REPO_URL``
+  (``_config.yml``'s ``repository.url``) and its pin to ``@v{AECOURSE_VERSION}``;
+* with ``--repository OWNER/NAME`` (the release workflow passes the repository
+  it runs in): ``repository.url`` is that repository, so that Colab installs
+  from where the tag is published.
+
+    python tools/check_release.py v0.2.0
+    python tools/check_release.py --repository aecourse/autoencoders-in-pytorch v0.2.0
+
+Prints one line per mismatch, with the fix, and exits 1; exits 0 when all agree.
+Standard library plus PyYAML (for ``_config.yml``, through sync_repository.py);
+it never imports ``aecourse``, which needs torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sync_repository  # noqa: E402  (tools/ is not a package)
+
+ROOT = sync_repository.ROOT
+VERSION_ATTR = "aecourse.__version__"
+CELL_VERSION = re.compile(r'^AECOURSE_VERSION = "(?P<value>[^"]*)"$', re.MULTILINE)
+CELL_URL = re.compile(r'^REPO_URL = "(?P<value>[^"]*)"$', re.MULTILINE)
+CELL_PIN = "@v{AECOURSE_VERSION}"
+SYNC = "run `python tools/sync_repository.py`, re-run the notebooks, commit, and tag that commit"
+
+
+def notebooks(root: Path) -> list[Path]:
+    """The book's notebooks and the generated student and Colab versions."""
+    folder = root / "notebooks"
+    found = list(folder.glob("*.ipynb")) + list(folder.glob("*/*.ipynb"))
+    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
+
+
+def pyproject_problems(root: Path, version: str) -> list[str]:
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    table = project.get("project", {})
+    if "version" in table:
+        if table["version"] != version:
+            return [
+                f'pyproject.toml: version = "{table["version"]}", but aecourse/__init__.py says '
+                f'"{version}". Let pyproject.toml read the version (dynamic = ["version"] with '
+                f'[tool.setuptools.dynamic] version = {{ attr = "{VERSION_ATTR}" }}), or write "{version}".'
+            ]
+        return []
+    attr = project.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {}).get("attr")
+    if "version" not in table.get("dynamic", []) or attr != VERSION_ATTR:
+        return [
+            f"pyproject.toml: the package version is not read from {VERSION_ATTR} (found "
+            f"dynamic = {table.get('dynamic', [])}, attr = {attr!r}); a built aecourse would not be "
+            f"release {version}."
+        ]
+    return []
+
+
+def notebook_problems(root: Path, version: str, url: str) -> list[str]:
+    problems = []
+    for path in notebooks(root):
+        name = path.relative_to(root).as_posix()
+        cells = sync_repository.setup_cells(json.loads(path.read_text()))
+        if not cells:
+            problems.append(f"{name}: no install cell (a code cell tagged {sync_repository.SETUP_TAG!r}); "
+                            "Colab would not install aecourse.")
+            continue
+        source = "".join(cells[0]["source"])
+        found = CELL_VERSION.search(source)
+        if found is None:
+            problems.append(f"{name}: the install cell sets no AECOURSE_VERSION; {SYNC}.")
+        elif found["value"] != version:
+            problems.append(f'{name}: the install cell installs aecourse "{found["value"]}", not "{version}"; {SYNC}.')
+        found = CELL_URL.search(source)
+        if found is None or found["value"].rstrip("/") != url:
+            value = "no REPO_URL" if found is None else f'REPO_URL "{found["value"]}"'
+            problems.append(f"{name}: the install cell has {value}, not _config.yml's {url}; {SYNC}.")
+        if CELL_PIN not in source:
+            problems.append(f"{name}: the install cell does not install the tag ({CELL_PIN!r} is missing), "
+                            "so Colab would not get this release.")
+    return problems
+
+
+def check_release(tag: str, root: Path = ROOT, repository: str | None = None) -> list[str]:
+    """Every disagreement between ``tag`` and the tree at ``root``, one message each (empty: releasable)."""
+    problems = []
+    version = sync_repository.package_version(root)
+    if not tag.startswith("v"):
+        problems.append(f'tag "{tag}": a release tag is "v" followed by the version, here "v{version}".')
+    elif tag[1:] != version:
+        problems.append(
+            f'tag "{tag}" names release "{tag[1:]}", but aecourse/__init__.py says __version__ = "{version}". '
+            f'Delete this tag (git push origin :refs/tags/{tag}) and tag "v{version}", or set '
+            f'__version__ = "{tag[1:]}", {SYNC} "{tag}".'
+        )
+    problems += pyproject_problems(root, version)
+    url = sync_repository.repository_url(root)
+    if repository is not None:
+        expected = f"https://github.com/{repository}"
+        if url.lower() != expected.lower():
+            problems.append(
+                f"_config.yml: repository.url is {url}, but this release is published in {expected}; Colab "
+                "would install aecourse from the other repository. Change repository.url, " + SYNC + "."
+            )
+    problems += notebook_problems(root, version, url)
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tag", help='the release tag, "v" followed by aecourse.__version__, e.g. v0.2.0')
+    parser.add_argument("--repository", metavar="OWNER/NAME",
+                        help="the GitHub repository the release is published in (checked against repository.url)")
+    args = parser.parse_args(argv)
+    problems = check_release(args.tag, repository=args.repository)
+    for problem in problems:
+        print(f"release {args.tag}: {problem}", file=sys.stderr)
+    if problems:
+        print(f"release {args.tag}: {len(problems)} mismatch(es); not released.", file=sys.stderr)
+        return 1
+    count = len(notebooks(ROOT))
+    print(f"release {args.tag}: the tag, aecourse.__version__, pyproject.toml and the install cells "
+          f"of {count} notebooks agree.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
