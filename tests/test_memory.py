@@ -64,3 +64,50 @@ def test_an_unknown_device_is_a_clear_error():
 
     with pytest.raises(ValueError, match="cpu, cuda or mps"):
         device_megabytes("meta")
+
+
+def _loop(criterion, keep, with_backward=True, steps=20):
+    import torch
+    from torch import nn
+
+    from aecourse.memory import SavedTensors, tensor_megabytes
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.rand(64, 784)
+    kept = []
+    with SavedTensors(ignore=[x]) as saved:
+        for _ in range(steps):
+            loss = criterion(model(x), x)
+            if with_backward:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            kept.append(keep(loss))
+    return tensor_megabytes(saved.alive() + kept) * 2**20
+
+
+def test_the_tally_counts_what_kept_losses_hold_and_nothing_else():
+    """Exact bytes: floats hold nothing; a hand-written mean holds 4 bytes a step after backward;
+    a forward pass without backward holds every saved activation."""
+    import torch.nn.functional as F
+
+    def by_hand(out, x):
+        return ((out - x) ** 2).mean()
+
+    assert _loop(by_hand, lambda loss: loss.item()) == 0
+    assert _loop(by_hand, lambda loss: loss) == 20 * 4  # backward freed the saved activations
+    forward_only = _loop(by_hand, lambda loss: loss, with_backward=False)
+    assert forward_only >= 20 * 64 * (128 + 128 + 784) * 4  # ReLU and Sigmoid outputs, and the difference
+    kept_storage = _loop(F.mse_loss, lambda loss: loss.detach())
+    assert kept_storage in (20 * 4, 20 * 64 * 784 * 4)  # 4 bytes once pytorch#185647 is fixed
+
+
+def test_tensor_megabytes_counts_a_shared_storage_once():
+    import torch
+
+    from aecourse.memory import tensor_megabytes
+
+    base = torch.zeros(2**18)  # 1 MB
+    assert tensor_megabytes([base, base[:10], base.detach(), 3.0, "text"]) == 1.0
