@@ -149,6 +149,25 @@ def test_each_widget_has_its_static_figure(name, base_url, page):
     assert loaded == len(explorers)
 
 
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_each_diagram_is_drawn_with_its_alt_text(name, base_url, page):
+    """Every cell that shows an ``aecourse.diagrams`` drawing becomes an SVG image on the page,
+    loaded, wider than a thumbnail, and described by the alt text the cell's metadata gives."""
+    cells = json.loads((ROOT / f"{name}.ipynb").read_text())["cells"]
+    drawn = [c for c in cells if c["cell_type"] == "code" and re.search(r"\b\w+_diagram\(", "".join(c["source"]))
+             and "import" not in "".join(c["source"])]
+    assert drawn, f"{name} draws no diagram"
+    alts = [c["metadata"].get("mystnb", {}).get("image", {}).get("alt", "") for c in drawn]
+    assert all(alts), "a diagram cell without alt text in its metadata"
+    page.goto(f"{base_url}{name}.html")
+    shown = page.eval_on_selector_all(
+        'img[src$=".svg"]', "imgs => imgs.map(img => [img.getAttribute('alt'), img.complete ? img.naturalWidth : 0])")
+    for alt in alts:
+        widths = [width for shown_alt, width in shown if shown_alt == alt]
+        assert widths, f"no SVG image with the alt text {alt[:60]!r}"
+        assert widths[0] > 300, f"the diagram {alt[:40]!r} drew {widths[0]} px wide"
+
+
 def break_page(site: Path, tmp_path: Path, insert: str, drop: str | None = None) -> Path:
     """A copy of chapter 4's page among links to the real site's files, with ``insert`` added."""
     for entry in site.iterdir():

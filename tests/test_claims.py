@@ -2,9 +2,11 @@
 
 A typed "0.0173" goes stale the day a notebook is re-run; ``{glue:text}`key```
 shows what the stored run produced. The rule, applied to each chapter's Markdown
-(outside math, inline code and glue roles):
+and to the book's own pages (outside math, inline code and glue roles; on a page,
+each table row counts as its own paragraph):
 
-* a decimal with three or more significant digits, or any percentage, must be glued,
+* a decimal with three or more significant digits, any percentage, and any time or
+  memory size ("71 s", "127.5 MB": a run measured them) must be glued,
 * unless the code of the same notebook types that very number (a setting such as a
   threshold of 1.005 is the code's, not a result), or its paragraph names where it
   comes from: a citation (``{cite``) or a benchmark of the repository (``benchmarks/``).
@@ -26,7 +28,9 @@ from aecourse.glue import glued_values
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
 GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`(?P<key>[^`:]+)(?::[^`]*)?`")
-NUMBER = re.compile(r"(?<![\w.\\])(?P<number>\d+(?:,\d{3})*(?:\.\d+)?)(?P<percent>\s?%)?(?![\w])")
+NUMBER = re.compile(r"(?<![\w.\\])(?P<number>\d+(?:,\d{3})*(?:\.\d+)?)(?P<percent>\s?%)?(?![\w]|\.\d)")
+MEASURED_UNIT = re.compile(r"\s?(?:s|ms|min|minutes|MB|GB|KB)\b")
+VERSION_OF = re.compile(r"(?:Python|PyTorch|torch|torchvision|NumPy|matplotlib|ipywidgets|myst-nb|version)\s*$")
 HIDDEN = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|`[^`]*`|\{[a-z:]+\}`[^`]*`|\]\([^)]*\)", re.DOTALL)
 
 
@@ -35,17 +39,44 @@ def _significant_digits(number: str) -> int:
     return len(digits)
 
 
+PAGES = sorted((ROOT / "book").glob("*.md"))
+PAGE_GLUE = re.compile(r"\{glue(?::text)?\}`/(?P<notebook>notebooks/[^`:]+\.ipynb)::(?P<key>[^`:]+)(?::[^`]*)?`")
+
+
+def paragraphs(markdown: str) -> list[str]:
+    """Blank-line separated paragraphs, with each row of a table a paragraph of its own.
+
+    A table row says where its own number comes from; one row naming a benchmark must
+    not excuse its neighbours. A table's caption (the paragraph just before it) may
+    name the source of all its rows: each row then carries that caption's source.
+    """
+    found = []
+    caption = ""
+    for block in markdown.split("\n\n"):
+        lines = block.split("\n")
+        if lines and all(line.lstrip().startswith("|") for line in lines if line.strip()):
+            sources = " ".join(source for source in ("{cite", "benchmarks/") if source in caption)
+            found += [f"{line} {sources}".rstrip() for line in lines]
+        else:
+            found.append(block)
+            caption = block
+    return found
+
+
 def quoted_numbers(markdown: str, typed_by_code: str) -> list[str]:
     """The numbers of ``markdown`` that should be glued but are typed."""
     found = []
-    for paragraph in markdown.split("\n\n"):
+    for paragraph in paragraphs(markdown):
         if "{cite" in paragraph or "benchmarks/" in paragraph:
             continue
         visible = HIDDEN.sub(" ", paragraph)
         for match in NUMBER.finditer(visible):
             number = match["number"]
+            if VERSION_OF.search(visible[: match.start()]):
+                continue  # "Python 3.10", "NumPy 1.26" (a dotted 2.14.1 never matches)
             is_decimal = "." in number
-            if not match["percent"] and not (is_decimal and _significant_digits(number) >= 3):
+            is_measured = bool(MEASURED_UNIT.match(visible, match.end()))
+            if not match["percent"] and not is_measured and not (is_decimal and _significant_digits(number) >= 3):
                 continue
             if re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", typed_by_code):
                 continue
@@ -83,6 +114,30 @@ def test_glue_only_in_cells_nbval_does_not_compare(path):
             assert "nbval-ignore-output" in cell["metadata"].get("tags", []), "".join(cell["source"])[:80]
 
 
+def _all_code() -> str:
+    return "\n".join("".join(c["source"]) for path in NOTEBOOKS for c in _cells(path) if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_numbers_on_the_book_pages_are_glued(page):
+    """The results page and its neighbours quote runs through ``{glue:text}`/notebooks/...::key```."""
+    code = _all_code()
+    typed = [(line, numbers) for line in paragraphs(page.read_text()) if (numbers := quoted_numbers(line, code))]
+    assert not typed, f"{page.name}: typed numbers that should be glued (paragraph start: numbers): " + "; ".join(
+        f"{line.strip()[:60]!r}: {numbers}" for line, numbers in typed)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_glued_quote_on_a_page_has_a_stored_value(page):
+    stored = {}
+    for match in PAGE_GLUE.finditer(page.read_text()):
+        path = ROOT / match["notebook"]
+        assert path.is_file(), f"{page.name} quotes {match['notebook']}, which does not exist"
+        if path not in stored:
+            stored[path] = glued_values(json.loads(path.read_text()))
+        assert match["key"] in stored[path], f"{page.name} quotes {match['key']!r}, which {path.name} never glues"
+
+
 def test_the_rule_catches_what_it_should():
     """The checker itself: a typed result is caught; settings, citations and glue are not."""
     code = "if ratio <= 1.005:\n    lr = 0.01"
@@ -90,6 +145,11 @@ def test_the_rule_catches_what_it_should():
     assert quoted_numbers("Within 0.5 % of the optimum (ratio 1.005), at lr 0.01.", code) == ["0.5 %"]
     assert quoted_numbers("It reaches {glue:text}`mse:.4f` here, $x = 0.123$, `0.456`.", code) == []
     assert quoted_numbers("Their autoencoder reaches 3.00 per image {cite:p}`hinton2006`.", code) == []
+    assert quoted_numbers("It took 71 s and 1.5 min and grew by 12 MB, in 3 steps.", code) == ["71", "1.5", "12"]
+    assert quoted_numbers("Python 3.10 or newer; PyTorch 2.14.1 with NumPy 1.26.4; 2.3.0 / 0.18.0.", code) == []
+    table = "| run | MSE |\n| --- | --- |\n| ours | 0.0173 |\n| theirs, `benchmarks/x.txt` | 0.0191 |"
+    assert quoted_numbers(table, code) == ["0.0173"]
+    assert quoted_numbers("Measured by `benchmarks/x.py`:\n\n" + table, code) == []
 
 
 def test_glue_stores_what_the_book_and_the_generator_read():
