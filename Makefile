@@ -22,7 +22,7 @@ OLDEST_STAMP := $(OLDEST)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml aecourse/__init__.py
+$(STAMP): requirements.txt pyproject.toml aecourse/versioning.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -38,7 +38,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory book
 	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" AECOURSE_FAST=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
-$(OLDEST_STAMP): requirements-oldest.txt pyproject.toml aecourse/__init__.py
+$(OLDEST_STAMP): requirements-oldest.txt pyproject.toml aecourse/versioning.py
 	test -x $(OLDEST_BIN)/python || $(PYTHON) -m venv $(OLDEST)
 	$(OLDEST_BIN)/python -m pip install --quiet --upgrade pip
 	$(OLDEST_BIN)/python -m pip install --quiet -r requirements-oldest.txt

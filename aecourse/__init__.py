@@ -9,11 +9,7 @@ baseline and the exercise checks.
 from aecourse.device import get_device, runtime_report, seed_everything
 from aecourse.glue import glue
 from aecourse.settings import is_fast, run_size
-from aecourse.versioning import require_version
-
-# The one place the version is written: pyproject.toml reads it, and
-# tools/sync_repository.py copies it into each notebook's install cell.
-__version__ = "0.2.0"
+from aecourse.versioning import __version__, require_version  # written in versioning.py, once
 
 __all__ = [
     "__version__",

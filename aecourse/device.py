@@ -13,6 +13,8 @@ import sys
 import torch
 from torch import Tensor
 
+from aecourse.versioning import __version__
+
 DEVICE_ENV = "AECOURSE_DEVICE"
 
 
@@ -90,7 +92,6 @@ def in_colab() -> bool:
 
 def runtime_report(device: torch.device | None = None) -> str:
     """One line on what this kernel runs with, plus a hint for Colab CPU runtimes."""
-    from aecourse import __version__
     from aecourse.settings import mode_name
 
     device = device or get_device()

@@ -17,6 +17,8 @@ from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from aecourse.train import evaluating
+
 IMAGE_SIDE = 28
 
 
@@ -122,7 +124,6 @@ def plot_latent_scatter(
     return ax
 
 
-@torch.no_grad()
 def show_latent_grid(
     decoder: torch.nn.Module,
     *,
@@ -141,8 +142,6 @@ def show_latent_grid(
     first = torch.linspace(low[0], high[0], n)
     second = torch.linspace(high[1], low[1], n)
     grid = torch.stack(torch.meshgrid(second, first, indexing="ij"), dim=-1).reshape(-1, 2).flip(1)
-    was_training = decoder.training
-    decoder.eval()
-    images = decoder(grid.to(device))
-    decoder.train(was_training)
+    with evaluating(decoder):
+        images = decoder(grid.to(device))
     return show_images(images, nrow=n, title=title, ax=ax)

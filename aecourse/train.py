@@ -7,9 +7,10 @@ which only repeats it over shuffled batches and keeps score.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -62,23 +63,46 @@ def check_finite(
     )
 
 
-@torch.no_grad()
+@contextlib.contextmanager
+def evaluating(model: nn.Module, *, no_grad: bool = True) -> Iterator[nn.Module]:
+    """Run the ``with`` block with ``model`` in eval mode, then put every submodule back as it was.
+
+    Eval mode turns dropout off and makes batch norm use its running statistics;
+    with ``no_grad`` (the default) the block also runs under ``torch.no_grad()``,
+    so no graph is built. On the way out, also when the block raises, each
+    submodule gets back its *own* ``training`` flag. ``model.train(was_training)``
+    would not do that: it sets every submodule to the model's one flag, which
+    wakes a batch-norm layer that was frozen in eval mode, and, for a wrapper
+    that shares modules with another model (``nn.Sequential(autoencoder.decoder)``,
+    whose own flag is True), puts the shared modules into training mode
+    whatever mode they were in::
+
+        with evaluating(model):
+            reconstruction = model(x)
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            yield model
+    finally:
+        for module, training in modes:
+            module.training = training  # not .train(): that would reset the children too
+
+
 def evaluate(model: nn.Module, x: Tensor, loss_fn: LossFn, *, batch_size: int = 1000) -> float:
     """Mean per-sample loss of an autoencoder on ``x`` (target = input).
 
-    Runs under ``model.eval()`` (dropout off, batch norm uses its running
-    statistics) and ``torch.no_grad()`` (no graph is built), then restores the
-    model's previous mode. ``loss_fn`` must average over its batch (the
-    default ``reduction='mean'``), so batches are weighted by their size.
+    Runs under :func:`evaluating`: ``model.eval()`` (dropout off, batch norm
+    uses its running statistics) and ``torch.no_grad()`` (no graph is built),
+    then every submodule's previous mode back. ``loss_fn`` must average over
+    its batch (the default ``reduction='mean'``), so batches are weighted by
+    their size.
     """
-    was_training = model.training
-    model.eval()
     total = 0.0
-    try:
+    with evaluating(model):
         for (batch,) in batches(x, batch_size=batch_size, shuffle=False):
             total += float(loss_fn(model(batch), batch)) * batch.shape[0]
-    finally:
-        model.train(was_training)
     return total / x.shape[0]
 
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from aecourse.device import cpu_float64
+from aecourse.train import evaluating
 
 
 def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -79,23 +80,20 @@ def bce_floor(x: Tensor) -> float:
     return float(entropy.sum() / x.shape[0])
 
 
-@torch.no_grad()
 def evaluate_vae(model: nn.Module, x: Tensor, *, batch_size: int = 1000) -> dict[str, float]:
     """Test loss per image in nats: ``reconstruction``, ``kl`` and their sum ``neg_elbo``.
 
-    ``model(x)`` must return ``(logits, mu, logvar)``. Runs under ``eval()``
-    (batch norm uses its running statistics) with one sample of ``z`` per image.
+    ``model(x)`` must return ``(logits, mu, logvar)``. Runs under
+    :func:`aecourse.train.evaluating` (eval mode: batch norm uses its running
+    statistics; no graph; every submodule's mode restored) with one sample of
+    ``z`` per image.
     """
-    was_training = model.training
-    model.eval()
     recon = kl = 0.0
-    try:
+    with evaluating(model):
         for start in range(0, x.shape[0], batch_size):
             batch = x[start : start + batch_size]
             logits, mu, logvar = model(batch)
             recon += float(bernoulli_nll(logits, batch))
             kl += float(kl_to_standard_normal(mu, logvar))
-    finally:
-        model.train(was_training)
     n = x.shape[0]
     return {"reconstruction": recon / n, "kl": kl / n, "neg_elbo": (recon + kl) / n}

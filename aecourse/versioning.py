@@ -13,6 +13,13 @@ from __future__ import annotations
 
 import importlib.metadata
 
+# The one place the version is written. `aecourse.__version__` is this; pyproject.toml
+# reads it (without importing, so without torch), tools/sync_repository.py copies it into
+# each notebook's install cell, and tools/check_release.py checks a release tag against it.
+# It lives here, in a module that imports nothing of the package, so that every module
+# that needs it (device's runtime report, the check below) imports it downwards.
+__version__ = "0.2.0"
+
 
 class VersionMismatch(RuntimeError):
     """The notebook and the loaded ``aecourse`` are different releases."""
@@ -46,8 +53,7 @@ def require_version(expected: str, repo_url: str) -> None:
     Raises:
         VersionMismatch: with a message naming both versions and the fix.
     """
-    from aecourse import __version__ as loaded
-
+    loaded = __version__
     if loaded == expected:
         return
     installed = installed_version()

@@ -10,16 +10,15 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor, nn
 
+from aecourse.train import evaluating
 
-@torch.no_grad()
+
 def decode_one(decoder: nn.Module, code: Tensor) -> Tensor:
-    """Decode a single code ``(k,)`` into a ``(28, 28)`` image on the CPU."""
+    """Decode a single code ``(k,)`` into a ``(28, 28)`` image on the CPU, in eval mode
+    and without a graph (:func:`aecourse.train.evaluating`)."""
     device = next(decoder.parameters()).device
-    was_training = decoder.training
-    decoder.eval()
-    image = decoder(code.reshape(1, -1).to(device)).reshape(28, 28).cpu()
-    decoder.train(was_training)
-    return image
+    with evaluating(decoder):
+        return decoder(code.reshape(1, -1).to(device)).reshape(28, 28).cpu()
 
 
 def latent_explorer(decoder: nn.Module, start: Tensor, *, spread: float = 3.0):

@@ -8,7 +8,6 @@ Full-page screenshots of every chapter land in ``_build/screenshots/``.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from html.parser import HTMLParser
@@ -20,20 +19,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM_FLAGS, NO_BROWSER, find_chromium, inspect_page, serve  # noqa: E402
+from book_layout import load_notebook, toc_files  # noqa: E402
 from notebook_checks import raw_myst  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-
-
-def toc_files() -> list[str]:
-    files = [TOC["root"]]
-    for part in TOC.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
 
 
 PAGES = ["index"] + toc_files() + ["genindex", "search"]
@@ -108,7 +100,7 @@ def test_colab_links_open_this_chapter_for_colab_and_as_exercises(name, base_url
     colab = local_notebook(launch[0])
     assert colab.relative_to(ROOT).as_posix() == f"notebooks/colab/{Path(name).name}.ipynb"
     assert colab.is_file(), f"the Colab button opens {colab.relative_to(ROOT)}, which does not exist"
-    notebook = json.loads(colab.read_text())
+    notebook = load_notebook(colab)
     assert notebook["metadata"]["aecourse"]["generated_from"] == f"{name}.ipynb"
     assert raw_myst(notebook) == [], "the Colab button opens a notebook with raw MyST"
     exercises = page.get_by_role("link", name="open the exercises in Colab")
@@ -137,7 +129,7 @@ def test_solutions_start_folded_and_toggle(name, base_url, page):
 def test_each_widget_has_its_static_figure(name, base_url, page):
     """A slider explorer cannot run in the book: its output is removed and a figure tagged
     widget-static stands in for it, right after it."""
-    cells = json.loads((ROOT / f"{name}.ipynb").read_text())["cells"]
+    cells = load_notebook(ROOT / f"{name}.ipynb")["cells"]
     explorers = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "latent_explorer(" in "".join(c["source"])]
     for i in explorers:
         assert "remove-output" in cells[i]["metadata"].get("tags", []), "an explorer's output would be an empty box"
@@ -153,7 +145,7 @@ def test_each_widget_has_its_static_figure(name, base_url, page):
 def test_each_diagram_is_drawn_with_its_alt_text(name, base_url, page):
     """Every cell that shows an ``aecourse.diagrams`` drawing becomes an SVG image on the page,
     loaded, wider than a thumbnail, and described by the alt text the cell's metadata gives."""
-    cells = json.loads((ROOT / f"{name}.ipynb").read_text())["cells"]
+    cells = load_notebook(ROOT / f"{name}.ipynb")["cells"]
     drawn = [c for c in cells if c["cell_type"] == "code" and re.search(r"\b\w+_diagram\(", "".join(c["source"]))
              and "import" not in "".join(c["source"])]
     assert drawn, f"{name} draws no diagram"

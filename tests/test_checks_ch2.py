@@ -41,22 +41,19 @@ def no_update_step(model, optimizer, loss_fn, batch):
 
 
 def test_training_step_accepts_the_standard_step():
-    assert ch2.training_step(good_step).passed
+    assert_accepted(ch2.training_step(good_step))
 
 
 def test_training_step_catches_missing_zero_grad():
-    result = ch2.training_step(no_zero_grad_step)
-    assert not result.passed and "zero_grad" in result.message
+    assert_rejected(ch2.training_step(no_zero_grad_step), "zero_grad")
 
 
 def test_training_step_rejects_a_loss_tensor():
-    result = ch2.training_step(tensor_step)
-    assert not result.passed and ".item()" in result.message
+    assert_rejected(ch2.training_step(tensor_step), ".item()")
 
 
 def test_training_step_notices_no_update():
-    result = ch2.training_step(no_update_step)
-    assert not result.passed and "optimizer.step()" in result.message
+    assert_rejected(ch2.training_step(no_update_step), "optimizer.step()")
 
 
 # -- the test-set MSE ---------------------------------------------------------------
@@ -82,17 +79,15 @@ def grad_mse(model, x):
 
 
 def test_test_mse_accepts_eval_and_no_grad():
-    assert ch2.test_mse(good_test_mse).passed
+    assert_accepted(ch2.test_mse(good_test_mse))
 
 
 def test_test_mse_rejects_train_mode():
-    result = ch2.test_mse(train_mode_mse)
-    assert not result.passed and "model.eval()" in result.message
+    assert_rejected(ch2.test_mse(train_mode_mse), "model.eval()")
 
 
 def test_test_mse_rejects_building_a_graph():
-    result = ch2.test_mse(grad_mse)
-    assert not result.passed and "no_grad" in result.message
+    assert_rejected(ch2.test_mse(grad_mse), "no_grad")
 
 
 def test_test_mse_stub_is_not_done():
@@ -123,17 +118,15 @@ def hard_coded_decoder(sizes):
 
 
 def test_make_decoder_accepts_the_mirror():
-    assert ch2.make_decoder(good_decoder).passed
+    assert_accepted(ch2.make_decoder(good_decoder))
 
 
 def test_make_decoder_wants_a_sigmoid_output():
-    result = ch2.make_decoder(relu_out_decoder)
-    assert not result.passed and "Sigmoid" in result.message
+    assert_rejected(ch2.make_decoder(relu_out_decoder), "Sigmoid")
 
 
 def test_make_decoder_rejects_hard_coded_sizes():
-    result = ch2.make_decoder(hard_coded_decoder)
-    assert not result.passed and "[10, 7, 3]" in result.message
+    assert_rejected(ch2.make_decoder(hard_coded_decoder), "[10, 7, 3]")
 
 
 # -- answers a student could write: correct ones written differently, and wrong ones --
@@ -155,8 +148,7 @@ def test_training_step_accepts_correct_variants():
         return loss.item()
 
     for step in (zero_first, grads_by_hand):
-        result = ch2.training_step(step)
-        assert result.passed, result.message
+        assert_accepted(ch2.training_step(step))
 
 
 def test_training_step_names_only_causes_it_tested():
@@ -193,8 +185,7 @@ def test_training_step_names_only_causes_it_tested():
         "piled up": no_zero_grad_step,
     }
     for expected, step in cases.items():
-        result = ch2.training_step(step)
-        assert not result.passed and expected in result.message, (expected, result.message)
+        assert_rejected(ch2.training_step(step), expected)
     assert "zero_grad" not in ch2.training_step(swapped).message, "no cause named that was not tested"
 
 
@@ -217,8 +208,7 @@ def test_test_mse_accepts_batched_and_inference_mode_variants():
         return total / x.numel()
 
     for answer in (correct_test_mse, batched):
-        result = ch2.test_mse(answer)
-        assert result.passed, result.message
+        assert_accepted(ch2.test_mse(answer))
 
 
 def test_test_mse_rejects_each_mistake_with_its_cause():
@@ -254,8 +244,7 @@ def test_test_mse_rejects_each_mistake_with_its_cause():
     cases = {"model.eval()": no_eval, "torch.no_grad()": no_no_grad, "summed over each image": per_image,
              "equal weight": equal_weights, "left in eval mode": left_in_eval}
     for expected, answer in cases.items():
-        result = ch2.test_mse(answer)
-        assert not result.passed and expected in result.message, (expected, result.message)
+        assert_rejected(ch2.test_mse(answer), expected)
     assert "model.eval()" not in ch2.test_mse(per_image).message, "no eval hint for a student who called eval"
 
 
@@ -282,8 +271,7 @@ class FunctionalDecoder(nn.Module):
 
 def test_make_decoder_accepts_a_reused_relu_and_a_functional_forward():
     for answer in (lambda sizes: mirrored(sizes, relu=nn.ReLU()), FunctionalDecoder):
-        result = ch2.make_decoder(answer)
-        assert result.passed, result.message
+        assert_accepted(ch2.make_decoder(answer))
 
 
 def test_make_decoder_rejects_structures_that_only_look_right():
@@ -306,8 +294,7 @@ def test_make_decoder_rejects_structures_that_only_look_right():
         "differs from Linear, ReLU": lambda sizes: nn.Sequential(*[m for m in mirrored(sizes) if not isinstance(m, nn.ReLU)]),
     }
     for expected, answer in cases.items():
-        result = ch2.make_decoder(answer)
-        assert not result.passed and expected in result.message, (expected, result.message)
+        assert_rejected(ch2.make_decoder(answer), expected)
 
 
 # -- device faults: answers that make CPU tensors would crash on a GPU ---------------
@@ -350,8 +337,7 @@ def test_test_mse_accepts_a_scalar_accumulator_and_the_notebooks_device():
         return (total / x.numel()).item()
 
     for answer in (scalar_total, named_device):
-        result = ch2.test_mse(answer)
-        assert result.passed, result.message
+        assert_accepted(ch2.test_mse(answer))
 
 
 def test_training_step_with_a_cpu_tensor_is_rejected():
@@ -363,9 +349,7 @@ def test_training_step_with_a_cpu_tensor_is_rejected():
         optimizer.step()
         return loss.item()
 
-    result = ch2.training_step(penalised)
-    assert not result.passed
-    assert "two devices" in result.message
+    assert_rejected(ch2.training_step(penalised), "two devices")
 
 
 def test_make_decoder_reversing_the_list_in_place_is_judged_on_the_right_sizes():

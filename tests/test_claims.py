@@ -17,13 +17,16 @@ they are settings far more often than results; the glue test cannot tell, and sa
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from aecourse.glue import glued_values
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from book_layout import load_notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
@@ -85,7 +88,7 @@ def quoted_numbers(markdown: str, typed_by_code: str) -> list[str]:
 
 
 def _cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["cells"]
+    return load_notebook(path)["cells"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -99,7 +102,7 @@ def test_numbers_quoted_from_a_run_are_glued(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_glued_quote_has_a_stored_value(path):
-    notebook = json.loads(path.read_text())
+    notebook = load_notebook(path)
     stored = glued_values(notebook)
     quoted = {m["key"] for c in notebook["cells"] if c["cell_type"] == "markdown" for m in GLUE_ROLE.finditer("".join(c["source"]))}
     assert quoted, f"{path.name} quotes no glued value"
@@ -134,7 +137,7 @@ def test_every_glued_quote_on_a_page_has_a_stored_value(page):
         path = ROOT / match["notebook"]
         assert path.is_file(), f"{page.name} quotes {match['notebook']}, which does not exist"
         if path not in stored:
-            stored[path] = glued_values(json.loads(path.read_text()))
+            stored[path] = glued_values(load_notebook(path))
         assert match["key"] in stored[path], f"{page.name} quotes {match['key']!r}, which {path.name} never glues"
 
 

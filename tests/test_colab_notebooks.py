@@ -8,7 +8,6 @@ the old tool wrote or the old launch button opened, to show that it fails there.
 from __future__ import annotations
 
 import copy
-import json
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_student_notebooks as generator  # noqa: E402
+from book_layout import load_notebook as load  # noqa: E402
 from notebook_checks import (  # noqa: E402
     is_hidden, missing_widget_models, raw_myst, shown_solutions, solutions, source)
 
@@ -27,10 +27,6 @@ COLAB = ROOT / "notebooks" / "colab"
 GENERATED = [ROOT / "notebooks" / folder / p.name for folder in ("student", "colab") for p in SOLVED]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 ids = lambda p: p.name  # noqa: E731
-
-
-def load(path: Path) -> dict:
-    return json.loads(path.read_text())
 
 
 def test_every_chapter_has_a_colab_version():

@@ -67,6 +67,19 @@ def test_decode_one_returns_an_image_and_keeps_the_training_mode():
     image = decode_one(decoder, torch.tensor([0.0, 0.0]))
     assert image.shape == (28, 28) and torch.allclose(image, torch.full((28, 28), 0.5))
     assert decoder.training
+    assert not image.requires_grad
+
+
+def test_decoding_through_a_wrapper_leaves_the_wrapped_model_in_its_mode():
+    """A fresh nn.Sequential around a model in eval mode is in training mode itself; decoding
+    through it must not put the shared decoder into training mode."""
+    decoder = CodeToImage()
+    decoder.eval()
+    wrapper = torch.nn.Sequential(decoder)
+    decode_one(wrapper, torch.tensor([0.0, 0.0]))
+    show_latent_grid(wrapper, low=(-1, -1), high=(1, 1), n=2)
+    plt.close("all")
+    assert wrapper.training and not decoder.training
 
 
 def test_explorer_has_a_slider_per_code_and_redraws_when_one_moves():

@@ -7,22 +7,18 @@ the rest of the contract on the stored files themselves.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from book_layout import ROOT, load_notebook, toc_files  # noqa: E402
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IGNORE_TAG = "nbval-ignore-output"
-
-
-def load(path: Path) -> dict:
-    return json.loads(path.read_text())
 
 
 def code_cells(notebook: dict) -> list[dict]:
@@ -51,14 +47,6 @@ def test_there_are_notebooks() -> None:
     assert NOTEBOOKS, "no notebooks found in notebooks/"
 
 
-def toc_files() -> set[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files: set[str] = {toc["root"]}
-    for part in toc.get("parts", []):
-        files.update(chapter["file"] for chapter in part["chapters"])
-    return files
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_in_the_table_of_contents(path: Path) -> None:
     assert f"notebooks/{path.stem}" in toc_files()
@@ -69,7 +57,7 @@ def test_first_cell_pins_aecourse_without_touching_torch(path: Path) -> None:
     """The install cell pins the release the notebook was run with, and checks it at import."""
     import aecourse
 
-    first = code_cells(load(path))[0]
+    first = code_cells(load_notebook(path))[0]
     text = source(first)
     assert "colab-setup" in tags(first)
     assert f'AECOURSE_VERSION = "{aecourse.__version__}"' in text, "run python tools/sync_repository.py"
@@ -91,7 +79,7 @@ def test_repository_url_is_synced_from_config() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_outputs_come_from_one_full_top_to_bottom_run(path: Path) -> None:
-    cells = code_cells(load(path))
+    cells = code_cells(load_notebook(path))
     counts = [c["execution_count"] for c in cells]
     assert counts == list(range(1, len(cells) + 1)), f"execution counts {counts}"
     errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
@@ -102,7 +90,7 @@ def test_outputs_come_from_one_full_top_to_bottom_run(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_compared_cells_have_only_stable_text_output(path: Path) -> None:
     """A cell nbval compares must not print progress bars, widgets or figures."""
-    for cell in code_cells(load(path)):
+    for cell in code_cells(load_notebook(path)):
         if IGNORE_TAG in tags(cell):
             continue
         for output in cell["outputs"]:
@@ -114,7 +102,7 @@ def test_compared_cells_have_only_stable_text_output(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_device_is_hard_coded(path: Path) -> None:
     """Only a cell tagged 'tutorial-flaw' may call .cuda(), to show it fail, and it must catch the error."""
-    for cell in code_cells(load(path)):
+    for cell in code_cells(load_notebook(path)):
         hard_coded = re.search(r"\.cuda\(|device\s*=\s*['\"]cuda", source(cell))
         if "tutorial-flaw" in tags(cell):
             assert "except" in source(cell), f"a flaw demo must catch its own error:\n{source(cell)}"
@@ -125,7 +113,7 @@ def test_no_device_is_hard_coded(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_exercise_has_a_hidden_solution_and_a_passing_check(path: Path) -> None:
     """Convention: {exercise} box, gated dropdown solution cell(s) tagged 'solution', then a check."""
-    cells = load(path)["cells"]
+    cells = load_notebook(path)["cells"]
     labels = [m for c in cells if c["cell_type"] == "markdown"
               for m in re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", source(c))]
     assert len(labels) >= 3, f"{path.name} has {len(labels)} exercises, the course wants at least 3"

@@ -9,7 +9,6 @@ it would install, and when, is the behaviour under test.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import subprocess
 import sys
 import types
@@ -20,12 +19,15 @@ import pytest
 import aecourse
 from aecourse.versioning import VersionMismatch, install_command
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from book_layout import load_notebook  # noqa: E402
+
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_linear_autoencoder.ipynb"
 RELEASE = aecourse.__version__
 
 
 def setup_cell() -> str:
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    cells = load_notebook(NOTEBOOK)["cells"]
     return "".join(next(c for c in cells if "colab-setup" in c["metadata"].get("tags", []))["source"])
 
 
@@ -87,7 +89,7 @@ def test_a_failed_install_shows_pips_reason(monkeypatch):
 
 def test_every_chapter_has_the_same_setup_cell():
     """Only tools/sync_repository.py writes two of its lines; the rest must not drift apart."""
-    cells = {"".join(next(c for c in json.loads(p.read_text())["cells"]
+    cells = {"".join(next(c for c in load_notebook(p)["cells"]
                           if "colab-setup" in c["metadata"].get("tags", []))["source"])
              for p in sorted(NOTEBOOK.parent.glob("0*.ipynb"))}
     assert len(cells) == 1, "the chapters' setup cells differ"
@@ -95,13 +97,13 @@ def test_every_chapter_has_the_same_setup_cell():
 
 def test_an_old_import_in_a_long_lived_kernel_says_restart(monkeypatch):
     """pip replaced the files, but the kernel still runs the old module."""
-    monkeypatch.setattr(aecourse, "__version__", "0.1.0")
+    monkeypatch.setattr(aecourse.versioning, "__version__", "0.1.0")
     with pytest.raises(VersionMismatch, match=f"needs aecourse {RELEASE}, which is installed.*Restart"):
         run_cell(monkeypatch, installed=RELEASE)
 
 
 def test_a_mismatch_names_both_versions_and_the_command_that_fixes_it(monkeypatch):
-    monkeypatch.setattr(aecourse, "__version__", "0.9.0")
+    monkeypatch.setattr(aecourse.versioning, "__version__", "0.9.0")
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.9.0")
     url = "https://github.com/aecourse/autoencoders-in-pytorch"
     with pytest.raises(VersionMismatch) as caught:
@@ -116,7 +118,7 @@ def test_a_mismatch_names_both_versions_and_the_command_that_fixes_it(monkeypatc
 
 
 def test_the_package_and_its_metadata_agree():
-    """pyproject.toml reads the version from aecourse/__init__.py: one source."""
+    """pyproject.toml reads the version from aecourse/versioning.py: one source."""
     assert importlib.metadata.version("aecourse") == RELEASE, (
         "the installed metadata is stale: run pip install --no-deps -e . (make setup does)"
     )

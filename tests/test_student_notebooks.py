@@ -1,6 +1,5 @@
 """Student notebooks: generated from the solved ones, never stale, and stopping clearly at a stub."""
 
-import json
 import re
 import subprocess
 import sys
@@ -13,7 +12,9 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_student_notebooks as generator  # noqa: E402
+from book_layout import load_notebook  # noqa: E402
 
 SOLVED = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -36,15 +37,15 @@ def test_generated_files_are_up_to_date():
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
 def test_execution_counts_are_the_solved_runs_one_to_n(path):
     """The kept outputs come from the solved notebook's one top-to-bottom run; so do the counts."""
-    student = json.loads((ROOT / "notebooks" / "student" / path.name).read_text())
+    student = load_notebook(ROOT / "notebooks" / "student" / path.name)
     counts = [c["execution_count"] for c in student["cells"] if c["cell_type"] == "code"]
     assert counts == list(range(1, len(counts) + 1))
 
 
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
 def test_no_solution_survives_and_pasting_them_back_restores_the_solved_code(path):
-    solved = json.loads(path.read_text())
-    student = json.loads((ROOT / "notebooks" / "student" / path.name).read_text())
+    solved = load_notebook(path)
+    student = load_notebook(ROOT / "notebooks" / "student" / path.name)
     solutions = [c for c in solved["cells"] if "solution" in c["metadata"].get("tags", [])]
     stubs = [c for c in student["cells"] if "exercise-stub" in c["metadata"].get("tags", [])]
     assert len(stubs) == len(solutions) >= 3
@@ -101,7 +102,7 @@ def test_citations_and_page_links_become_plain_text():
 
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
 def test_student_markdown_has_no_myst_syntax_colab_would_show_raw(path):
-    student = json.loads((ROOT / "notebooks" / "student" / path.name).read_text())
+    student = load_notebook(ROOT / "notebooks" / "student" / path.name)
     for cell in student["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"])

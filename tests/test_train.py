@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from aecourse.train import DivergenceError, History, check_finite, evaluate, fit, learning_rates
+from aecourse.train import DivergenceError, History, check_finite, evaluate, evaluating, fit, learning_rates
 
 mse = nn.functional.mse_loss
 
@@ -162,6 +162,74 @@ def test_evaluate_keeps_eval_mode():
     model.eval()
     evaluate(model, torch.randn(5, 3), mse)
     assert not model.training
+
+
+def _mixed_modes() -> nn.Module:
+    """A model whose submodules are in different modes: training, with its batch norm frozen."""
+    model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Sequential(nn.Dropout(0.5), nn.Linear(3, 3)))
+    model.train()
+    model[1].eval()
+    return model
+
+
+def modes(model: nn.Module) -> list[bool]:
+    return [m.training for m in model.modules()]
+
+
+def test_evaluating_restores_each_submodules_own_mode():
+    """Every submodule in eval mode inside, under no_grad; afterwards each has its own flag back
+    (model.train(was_training) would have woken the frozen batch norm)."""
+    model = _mixed_modes()
+    before = modes(model)
+    with evaluating(model) as inside:
+        assert inside is model
+        assert not any(modes(model))
+        assert not torch.is_grad_enabled()
+        model(torch.randn(4, 3))
+    assert modes(model) == before == [True, True, False, True, True, True]
+    assert torch.is_grad_enabled()
+
+
+def test_evaluating_restores_the_modes_when_the_body_raises():
+    model = _mixed_modes()
+    before = modes(model)
+    with pytest.raises(RuntimeError, match="mid-evaluation"):
+        with evaluating(model):
+            raise RuntimeError("mid-evaluation")
+    assert modes(model) == before
+    assert torch.is_grad_enabled()
+
+
+def test_evaluating_can_keep_autograd_on():
+    model = _mixed_modes()
+    with evaluating(model, no_grad=False):
+        assert not any(modes(model))
+        assert torch.is_grad_enabled() and model(torch.randn(4, 3)).requires_grad
+
+
+def test_evaluating_a_wrapper_restores_the_shared_modules_own_modes():
+    """A fresh wrapper (training) around the decoder of a model in eval mode: the shared decoder
+    goes back to eval, the wrapper's own new layer back to training."""
+    autoencoder = nn.ModuleDict({"encoder": nn.Linear(3, 2), "decoder": nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.5))})
+    autoencoder.eval()
+    wrapper = nn.Sequential(autoencoder["decoder"], nn.Sigmoid())
+    assert wrapper.training and wrapper[1].training
+    with evaluating(wrapper):
+        assert not any(modes(wrapper))
+        wrapper(torch.randn(4, 2))
+    assert not any(modes(autoencoder)), "the shared decoder stays in eval mode, as its model left it"
+    assert wrapper.training and wrapper[1].training
+
+
+def test_evaluating_a_model_that_holds_one_module_twice():
+    """A module reachable by two names is recorded once and restored to its own flag."""
+    shared = nn.Dropout(0.5)
+    model = nn.Sequential(shared, nn.Linear(3, 3), shared)
+    model.train()
+    shared.eval()
+    with evaluating(model):
+        assert not shared.training
+    assert model.training and model[1].training and not shared.training
 
 
 def test_evaluate_weights_batches_by_size():

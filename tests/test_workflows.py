@@ -18,7 +18,6 @@ Nothing here runs a workflow (that needs GitHub). What can be checked here is:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 sys.path.insert(0, str(ROOT / "tools"))
 import check_release  # noqa: E402  (tools/ is not a package)
+import notebook_io  # noqa: E402
 
 SHA_PIN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@\s]+)?@[0-9a-f]{40}$")
 USES_LINE = re.compile(r"^\s*(-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>.*)$")
@@ -396,13 +397,11 @@ def test_release_is_created_only_after_the_check() -> None:
 def setup_cell(version: str, url: str, pin: str = "@v{AECOURSE_VERSION}") -> dict:
     source = (f'REPO_URL = "{url}"\nAECOURSE_VERSION = "{version}"\n'
               f'spec = f"git+{{REPO_URL}}{pin}"\n')
-    return {"cell_type": "code", "metadata": {"tags": ["colab-setup"]}, "source": source.splitlines(keepends=True),
-            "outputs": [], "execution_count": None}
+    return new_code_cell(source, metadata={"tags": ["colab-setup"]})
 
 
 def write_notebook(path: Path, cells: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    notebook_io.write(path, new_notebook(cells=cells))
 
 
 URL = "https://github.com/teacher/course"
@@ -411,7 +410,7 @@ name = "aecourse"
 dynamic = ["version"]
 
 [tool.setuptools.dynamic]
-version = { attr = "aecourse.__version__" }
+version = { attr = "aecourse.versioning.__version__" }
 """
 
 
@@ -419,7 +418,7 @@ version = { attr = "aecourse.__version__" }
 def course(tmp_path: Path) -> Path:
     """A tree that is release 1.2.0 everywhere."""
     (tmp_path / "aecourse").mkdir()
-    (tmp_path / "aecourse" / "__init__.py").write_text('__version__ = "1.2.0"\n')
+    (tmp_path / "aecourse" / "versioning.py").write_text('__version__ = "1.2.0"\n')
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     (tmp_path / "_config.yml").write_text(f"repository:\n  url: {URL}\n  branch: main\n")
     for folder in ("", "student/", "colab/"):
@@ -450,7 +449,7 @@ def test_each_stale_notebook_is_named(course: Path) -> None:
 
 
 def test_a_notebook_without_an_install_cell_or_its_tag_pin_is_refused(course: Path) -> None:
-    write_notebook(course / "notebooks/02_two.ipynb", [{"cell_type": "markdown", "metadata": {}, "source": ["# Two"]}])
+    write_notebook(course / "notebooks/02_two.ipynb", [new_markdown_cell("# Two")])
     write_notebook(course / "notebooks/03_three.ipynb", [setup_cell("1.2.0", URL, pin="@main")])
     problems = check_release.check_release("v1.2.0", course)
     assert [p.split(":")[0] for p in problems] == ["notebooks/02_two.ipynb", "notebooks/03_three.ipynb"]
@@ -463,9 +462,9 @@ def test_pyproject_must_read_or_repeat_the_version(course: Path) -> None:
     assert problem.startswith('pyproject.toml: version = "1.1.0"')
     (course / "pyproject.toml").write_text('[project]\nname = "aecourse"\nversion = "1.2.0"\n')
     assert check_release.check_release("v1.2.0", course) == []
-    (course / "pyproject.toml").write_text(PYPROJECT.replace("aecourse.__version__", "aecourse.version.V"))
+    (course / "pyproject.toml").write_text(PYPROJECT.replace("aecourse.versioning.__version__", "aecourse.version.V"))
     (problem,) = check_release.check_release("v1.2.0", course)
-    assert "not read from aecourse.__version__" in problem
+    assert "not read from aecourse.versioning.__version__" in problem
 
 
 def test_a_release_published_elsewhere_than_repository_url_is_refused(course: Path) -> None:

@@ -12,5 +12,5 @@ def assert_accepted(result: CheckResult) -> None:
 
 def assert_rejected(result: CheckResult, words: str) -> None:
     """The check rejected the answer, and its message says ``words`` (the cause it names)."""
-    assert not result.passed, result.message
-    assert words in result.message, result.message
+    assert not result.passed, f"accepted an answer it should reject for {words!r}: {result.message}"
+    assert words in result.message, f"rejected, but without naming {words!r}: {result.message}"

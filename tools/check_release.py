@@ -4,7 +4,8 @@ Colab installs ``aecourse`` from the git tag that each notebook's install cell
 names (``git+<REPO_URL>@v<AECOURSE_VERSION>``), so a tag is a release only if
 it agrees with:
 
-* ``__version__`` in ``aecourse/__init__.py`` (the one place the version is written);
+* ``__version__`` in ``aecourse/versioning.py`` (the one place the version is written;
+  ``aecourse.__version__`` is that one);
 * ``pyproject.toml``, which must read that ``__version__`` (or, if it ever
   writes a version of its own, write the same one);
 * the install cell (tagged ``colab-setup``) of every notebook, the book's
@@ -19,14 +20,14 @@ it agrees with:
     python tools/check_release.py --repository aecourse/autoencoders-in-pytorch v0.2.0
 
 Prints one line per mismatch, with the fix, and exits 1; exits 0 when all agree.
-Standard library plus PyYAML (for ``_config.yml``, through sync_repository.py);
-it never imports ``aecourse``, which needs torch.
+Standard library plus PyYAML (for ``_config.yml``, through sync_repository.py)
+and nbformat (for the notebooks, through notebook_io.py); it never imports
+``aecourse``, which needs torch.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -37,21 +38,16 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sync_repository  # noqa: E402  (tools/ is not a package)
+import notebook_io  # noqa: E402  (tools/ is not a package)
+import sync_repository  # noqa: E402
 
 ROOT = sync_repository.ROOT
-VERSION_ATTR = "aecourse.__version__"
+VERSION_ATTR = "aecourse.versioning.__version__"  # what pyproject.toml must read
+VERSION_FILE = sync_repository.VERSION_FILE
 CELL_VERSION = re.compile(r'^AECOURSE_VERSION = "(?P<value>[^"]*)"$', re.MULTILINE)
 CELL_URL = re.compile(r'^REPO_URL = "(?P<value>[^"]*)"$', re.MULTILINE)
 CELL_PIN = "@v{AECOURSE_VERSION}"
 SYNC = "run `python tools/sync_repository.py`, re-run the notebooks, commit, and tag that commit"
-
-
-def notebooks(root: Path) -> list[Path]:
-    """The book's notebooks and the generated student and Colab versions."""
-    folder = root / "notebooks"
-    found = list(folder.glob("*.ipynb")) + list(folder.glob("*/*.ipynb"))
-    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
 
 
 def pyproject_problems(root: Path, version: str) -> list[str]:
@@ -60,7 +56,7 @@ def pyproject_problems(root: Path, version: str) -> list[str]:
     if "version" in table:
         if table["version"] != version:
             return [
-                f'pyproject.toml: version = "{table["version"]}", but aecourse/__init__.py says '
+                f'pyproject.toml: version = "{table["version"]}", but {VERSION_FILE} says '
                 f'"{version}". Let pyproject.toml read the version (dynamic = ["version"] with '
                 f'[tool.setuptools.dynamic] version = {{ attr = "{VERSION_ATTR}" }}), or write "{version}".'
             ]
@@ -77,9 +73,9 @@ def pyproject_problems(root: Path, version: str) -> list[str]:
 
 def notebook_problems(root: Path, version: str, url: str) -> list[str]:
     problems = []
-    for path in notebooks(root):
+    for path in notebook_io.all_notebooks(root):
         name = path.relative_to(root).as_posix()
-        cells = sync_repository.setup_cells(json.loads(path.read_text()))
+        cells = sync_repository.setup_cells(notebook_io.read(path))
         if not cells:
             problems.append(f"{name}: no install cell (a code cell tagged {sync_repository.SETUP_TAG!r}); "
                             "Colab would not install aecourse.")
@@ -108,7 +104,7 @@ def check_release(tag: str, root: Path = ROOT, repository: str | None = None) ->
         problems.append(f'tag "{tag}": a release tag is "v" followed by the version, here "v{version}".')
     elif tag[1:] != version:
         problems.append(
-            f'tag "{tag}" names release "{tag[1:]}", but aecourse/__init__.py says __version__ = "{version}". '
+            f'tag "{tag}" names release "{tag[1:]}", but {VERSION_FILE} says __version__ = "{version}". '
             f'Delete this tag (git push origin :refs/tags/{tag}) and tag "v{version}", or set '
             f'__version__ = "{tag[1:]}", {SYNC} "{tag}".'
         )
@@ -137,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print(f"release {args.tag}: {len(problems)} mismatch(es); not released.", file=sys.stderr)
         return 1
-    count = len(notebooks(ROOT))
+    count = len(notebook_io.all_notebooks(ROOT))
     print(f"release {args.tag}: the tag, aecourse.__version__, pyproject.toml and the install cells "
           f"of {count} notebooks agree.")
     return 0

@@ -34,7 +34,6 @@ theirs from this script too, so the URLs follow ``repository.url`` in
 
 from __future__ import annotations
 
-import argparse
 import ast
 import copy
 import json
@@ -46,6 +45,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the course's own package, as a checkout has it
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
+import notebook_io  # noqa: E402
 from aecourse.glue import format_glued, glued_values  # noqa: E402
 
 SOURCE_DIR = ROOT / "notebooks"
@@ -75,12 +76,12 @@ def tags(cell: dict) -> list[str]:
 
 
 def with_source(cell: dict, text: str) -> dict:
-    """A copy of ``cell`` holding ``text``; ``cell`` itself when the text is unchanged, so that
-    untouched cells keep their line splitting byte for byte."""
+    """A copy of ``cell`` holding ``text``; ``cell`` itself when the text is unchanged.
+    (The writer, ``notebook_io.dumps``, splits every source into lines as nbformat does.)"""
     if text == source(cell):
         return cell
     cell = copy.deepcopy(cell)
-    cell["source"] = text.splitlines(keepends=True)
+    cell["source"] = text
     return cell
 
 
@@ -139,7 +140,7 @@ def stub_for(solution: str, answer_names: list[str], label: str) -> str:
 
 def link_cell(text: str) -> dict:
     return {"cell_type": "markdown", "id": "exercise-links", "metadata": {"tags": [LINK_TAG]},
-            "source": text.splitlines(keepends=True)}
+            "source": text}
 
 
 def solved_link_text(config: dict, name: str) -> str:
@@ -343,7 +344,7 @@ def student_version(notebook: dict, config: dict, name: str) -> dict:
                 raise ValueError(f"{name}: solution cell {i} needs a {{solution-start}} label before it and a check after it")
             names = [a.strip() for a in match["args"].split(",") if a.strip().isidentifier()]
             stub = _clear(cell)
-            stub["source"] = stub_for(text, names, label).splitlines(keepends=True)
+            stub["source"] = stub_for(text, names, label)
             stub["metadata"]["tags"] = [STUB_TAG]
             out.append(stub)
         elif cell["cell_type"] == "code" and CHECK_CALL.match(text):
@@ -387,39 +388,22 @@ def colab_version(notebook: dict, config: dict, name: str) -> dict:
 
 # -- files ---------------------------------------------------------------------------
 
-def dump(notebook: dict) -> str:
-    """JSON as nbformat writes it, so that files round-trip byte for byte."""
-    return json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
 def planned_files(root: Path = ROOT) -> dict[Path, str]:
-    """Every file this script owns, with the text it should have."""
+    """Every file this script owns, with the text it should have (as ``tools/notebook_io.py``
+    writes it, the format of ``jupyter execute`` and ``tools/sync_repository.py`` too)."""
     config = yaml.safe_load((root / "_config.yml").read_text())
     files: dict[Path, str] = {}
-    for path in sorted((root / "notebooks").glob("*.ipynb")):
-        solved = with_links(json.loads(path.read_text()), solved_link_text(config, path.name))
-        files[path] = dump(solved)
+    for path in notebook_io.book_notebooks(root):
+        solved = with_links(notebook_io.read(path), solved_link_text(config, path.name))
+        files[path] = notebook_io.dumps(solved)
         for folder, version in (("student", student_version), ("colab", colab_version)):
-            files[root / "notebooks" / folder / path.name] = dump(version(solved, config, path.name))
+            files[root / "notebooks" / folder / path.name] = notebook_io.dumps(version(solved, config, path.name))
     return files
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="report stale files, change nothing")
-    args = parser.parse_args()
-    stale = []
-    for path, text in planned_files().items():
-        if not path.exists() or path.read_text() != text:
-            stale.append(path)
-            if not args.check:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-    for path in stale:
-        print(f"{'stale' if args.check else 'wrote'}: {path.relative_to(ROOT)}")
-    if args.check and stale:
-        print("run: .venv/bin/python tools/make_student_notebooks.py")
-    return 1 if (args.check and stale) else 0
+    return notebook_io.command_line(__doc__.splitlines()[0], planned_files, root=ROOT, written="wrote",
+                                    fix=".venv/bin/python tools/make_student_notebooks.py")
 
 
 if __name__ == "__main__":

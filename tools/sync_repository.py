@@ -1,11 +1,15 @@
 """Copy the repository URL and the package version into every place that needs them.
 
 `_config.yml`'s `repository.url` is the one place that names the repository,
-and `aecourse/__init__.py`'s `__version__` the one place that names the release.
+and `aecourse/versioning.py`'s `__version__` (which is `aecourse.__version__`)
+the one place that names the release.
 The Colab buttons read the URL at build time and `pyproject.toml` reads the
 version; the notebooks' first cell (tagged `colab-setup`) can read neither, as
 it runs before `aecourse` is installed, and `pyproject.toml`'s URL is plain
-text. So this script writes them there:
+text. So this script writes them there, in every notebook: the book's and the
+generated `notebooks/student/` and `notebooks/colab/` versions (written as
+`tools/make_student_notebooks.py` and `jupyter execute` write them, through
+`tools/notebook_io.py`, so that neither tool finds the other's files stale):
 
     python tools/sync_repository.py          # rewrite
     python tools/sync_repository.py --check  # exit 1 if anything is out of date
@@ -15,13 +19,15 @@ A test runs the --check form, so a moved course cannot ship stale links.
 
 from __future__ import annotations
 
-import argparse
-import json
+import copy
 import re
 import sys
 from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebook_io  # noqa: E402  (tools/ is not a package)
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_TAG = "colab-setup"
@@ -29,6 +35,7 @@ URL_LINE = re.compile(r'^REPO_URL = ".*"$', re.MULTILINE)
 VERSION_LINE = re.compile(r'^AECOURSE_VERSION = ".*"$', re.MULTILINE)
 PACKAGE_VERSION = re.compile(r'^__version__ = "(?P<version>[^"]+)"$', re.MULTILINE)
 PYPROJECT_LINE = re.compile(r'^Repository = ".*"$', re.MULTILINE)
+VERSION_FILE = "aecourse/versioning.py"  # where __version__ is written
 
 
 def repository_url(root: Path = ROOT) -> str:
@@ -37,49 +44,39 @@ def repository_url(root: Path = ROOT) -> str:
 
 
 def package_version(root: Path = ROOT) -> str:
-    """``aecourse.__version__``, read as text (importing would need torch)."""
-    return PACKAGE_VERSION.search((root / "aecourse" / "__init__.py").read_text())["version"]
+    """``aecourse.__version__``, read as text from :data:`VERSION_FILE` (importing would need torch)."""
+    return PACKAGE_VERSION.search((root / VERSION_FILE).read_text(encoding="utf-8"))["version"]
 
 
 def setup_cells(notebook: dict) -> list[dict]:
     return [c for c in notebook["cells"] if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
 
 
-def synced_notebook(text: str, url: str, version: str) -> str:
-    notebook = json.loads(text)
+def synced_notebook(notebook: dict, url: str, version: str) -> dict:
+    """A copy of ``notebook`` whose install cells name ``url`` and ``version``."""
+    notebook = copy.deepcopy(notebook)
     for cell in setup_cells(notebook):
         source = "".join(cell["source"])
         source = URL_LINE.sub(f'REPO_URL = "{url}"', source)
         source = VERSION_LINE.sub(f'AECOURSE_VERSION = "{version}"', source)
-        cell["source"] = source.splitlines(keepends=True)
-    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+        cell["source"] = source
+    return notebook
+
+
+def planned_files(root: Path = ROOT) -> dict[Path, str]:
+    """Every file this script writes to, with the text it should have."""
+    url = repository_url(root)
+    version = package_version(root)
+    files = {path: notebook_io.dumps(synced_notebook(notebook_io.read(path), url, version))
+             for path in notebook_io.all_notebooks(root)}
+    pyproject = root / "pyproject.toml"
+    files[pyproject] = PYPROJECT_LINE.sub(f'Repository = "{url}"', pyproject.read_text(encoding="utf-8"))
+    return files
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="report stale files, change nothing")
-    args = parser.parse_args()
-    url = repository_url()
-    version = package_version()
-    stale = []
-    targets = sorted((ROOT / "notebooks").glob("*.ipynb"))
-    for path in targets:
-        old = path.read_text()
-        new = synced_notebook(old, url, version)
-        if json.loads(new) != json.loads(old):
-            stale.append(path)
-            if not args.check:
-                path.write_text(new)
-    pyproject = ROOT / "pyproject.toml"
-    old = pyproject.read_text()
-    new = PYPROJECT_LINE.sub(f'Repository = "{url}"', old)
-    if new != old:
-        stale.append(pyproject)
-        if not args.check:
-            pyproject.write_text(new)
-    for path in stale:
-        print(f"{'stale' if args.check else 'updated'}: {path.relative_to(ROOT)}")
-    return 1 if (args.check and stale) else 0
+    return notebook_io.command_line(__doc__.splitlines()[0], planned_files, root=ROOT, written="updated",
+                                    fix=".venv/bin/python tools/sync_repository.py")
 
 
 if __name__ == "__main__":
