@@ -71,3 +71,22 @@ def test_kept_checkpoint_is_small():
 def test_a_name_no_cell_defines_is_a_clear_error():
     with pytest.raises(LookupError, match="defines NoSuchModel"):
         define_from_notebook(NOTEBOOK, "NoSuchModel", {})
+
+
+def test_the_plain_2d_autoencoder_reproduces_its_stored_test_score(use_mnist):
+    """The deterministic 2-D autoencoder of the PCA/AE/VAE comparison: its shipped weights load
+    into the notebook's ``ConvAE`` and give back the test BCE its training stored (no sampling,
+    so up to float32 summation order)."""
+    import torch.nn.functional as F
+
+    from aecourse.data import load_mnist
+
+    namespace = {"torch": torch, "nn": torch.nn, "F": F, "ConvVAE": notebook_model_class()}
+    model = define_from_notebook(NOTEBOOK, "ConvAE", namespace)(latent_dim=2)
+    stored = load_checkpoint(bundled_checkpoint("ch4_conv_ae_2d.pt"), model)["curves"]["reconstruction"][-1]
+    test = load_mnist(train=False)
+    model.eval()
+    with torch.no_grad():
+        total = sum(F.binary_cross_entropy_with_logits(model(chunk), chunk, reduction="sum").item()
+                    for chunk in test.images.split(1000))
+    assert total / len(test.images) == pytest.approx(stored, rel=1e-4)
