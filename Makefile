@@ -18,7 +18,15 @@ OLDEST := .venv-oldest
 OLDEST_BIN := $(OLDEST)/bin
 OLDEST_STAMP := $(OLDEST)/.installed
 
-.PHONY: book test test-oldest setup clean
+# What a committed notebook keeps besides its cells: outputs, execution counts, the
+# notebook's metadata and these cell metadata fields. nb-clean strips the rest (the
+# per-cell execution timestamps `jupyter execute` writes, which make every re-run a
+# diff of every cell). tests/test_notebook_metadata.py runs `nb-clean check` with them.
+NB_CLEAN_FLAGS := --preserve-cell-outputs --preserve-execution-counts --preserve-notebook-metadata \
+	--preserve-cell-metadata-field tags --preserve-cell-metadata-field mystnb \
+	--preserve-cell-metadata-field jupyter --preserve-cell-metadata-field cellView
+
+.PHONY: book test test-oldest setup clean notebooks-clean
 
 setup: $(STAMP)
 
@@ -52,6 +60,10 @@ test-oldest: $(OLDEST_STAMP)
 	$(OLDEST_BIN)/python -c "import torch, torchvision, numpy; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'numpy', numpy.__version__)"
 	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" AECOURSE_FAST=1 $(OLDEST_BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider \
 		--ignore=tests/test_book.py --ignore=tests/test_browser.py --ignore=tests/test_workflows.py tests notebooks/*.ipynb
+
+# After `jupyter execute --inplace` and tools/make_student_notebooks.py, before committing.
+notebooks-clean: $(STAMP)
+	$(BIN)/nb-clean clean $(NB_CLEAN_FLAGS) notebooks
 
 clean:
 	rm -rf _build

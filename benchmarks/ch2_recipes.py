@@ -1,8 +1,9 @@
 """Chapter 2: which training recipe gets the tutorial's MLP below 0.018?
 
 The architecture stays the tutorial's (784-128-64-36-18-9 and mirror, ReLU,
-Sigmoid out, MSE); only the training recipe changes. Each run prints the test
-MSE per pixel after every epoch. Quality numbers repeat exactly on a CPU
+Sigmoid out, MSE), the chapter's own ``DeepAutoencoder`` class, run from its
+notebook cell (tagged ``export``); only the training recipe changes. Each run
+prints the test MSE per pixel after every epoch. Quality numbers repeat exactly on a CPU
 (seed 0); wall times depend on the machine and on what else runs on it.
 
     AECOURSE_DATA=../shared/data .venv/bin/python benchmarks/ch2_recipes.py NAME LR BATCH EPOCHS [cos|const] [he|default]
@@ -14,28 +15,30 @@ benchmarks/ch2_recipes.txt.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
+import sys
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from aecourse.data import load_mnist
+from aecourse.data import MNISTSplit, load_mnist
 from aecourse.train import fit
 
-ENCODER = [784, 128, 64, 36, 18, 9]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # tools/ is not a package
+from notebook_code import from_notebook  # noqa: E402
 
 
-def seed_architecture() -> nn.Module:
-    """The tutorial's model as one Sequential of (encoder, decoder)."""
-    encoder, decoder = [], []
-    for i, (n_in, n_out) in enumerate(zip(ENCODER[:-1], ENCODER[1:])):
-        encoder.append(nn.Linear(n_in, n_out))
-        if i < len(ENCODER) - 2:
-            encoder.append(nn.ReLU())
-    widths = ENCODER[::-1]
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        decoder += [nn.Linear(n_in, n_out), nn.ReLU() if i < len(widths) - 2 else nn.Sigmoid()]
-    return nn.Sequential(nn.Sequential(*encoder), nn.Sequential(*decoder))
+def deep_autoencoder_class(train: MNISTSplit) -> type[nn.Module]:
+    """The tutorial's model, ``DeepAutoencoder``, from the chapter's cell that defines it (tagged
+    ``export``). That cell also builds one model and prints its sizes, on ``train``'s images;
+    its printout is swallowed here, and it draws from torch's generator, so seed after this."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return from_notebook("02_deep_autoencoder", "DeepAutoencoder",
+                             namespace={"torch": torch, "nn": nn, "train": train})
 
 
 def main() -> None:
@@ -53,8 +56,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     train, test = load_mnist(True), load_mnist(False)
+    DeepAutoencoder = deep_autoencoder_class(train)
     torch.manual_seed(0)
-    model = seed_architecture()
+    model = DeepAutoencoder()
     if args.init == "he":
         for layer in model.modules():
             if isinstance(layer, nn.Linear):

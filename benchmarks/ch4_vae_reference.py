@@ -21,16 +21,15 @@ from torch import nn
 
 from aecourse import get_device, seed_everything
 from aecourse.data import load_mnist
-from aecourse.notebook_code import define_from_notebook
 from aecourse.train import fit
 from aecourse.vae import evaluate_vae, reparameterize, vae_loss
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # tools/ is not a package
+from notebook_code import from_notebook  # noqa: E402
 
-
-ConvVAE = define_from_notebook(  # the chapter's model, from the cell the book shows
-    ROOT / "notebooks" / "04_conv_vae.ipynb", "ConvVAE",
-    {"torch": torch, "nn": nn, "reparameterize": reparameterize},
+ConvVAE = from_notebook(  # the chapter's model, from the cell the book shows (tagged export)
+    "04_conv_vae", "ConvVAE", namespace={"torch": torch, "nn": nn, "reparameterize": reparameterize},
 )
 
 

@@ -1,25 +1,32 @@
 """The checkpoints kept for chapter 4 fit the model the notebook defines.
 
 The model's class lives in the notebook, where students read it; this test
-executes that very cell, so a change to the model without retraining fails here
-with the checkpoint's own clear error rather than in a reader's Colab session.
+executes that very cell (tagged ``export``, see ``tools/notebook_code.py``), so
+a change to the model without retraining fails here with the checkpoint's own
+clear error rather than in a reader's Colab session.
 """
 
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from aecourse.checkpoint import bundled_checkpoint, load_checkpoint
-from aecourse.notebook_code import define_from_notebook
 from aecourse.vae import reparameterize
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_conv_vae.ipynb"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from notebook_code import from_notebook  # noqa: E402
+
+
+def notebook_namespace() -> dict:
+    """What chapter 4's exported cells use and do not import themselves."""
+    return {"torch": torch, "nn": torch.nn, "F": F, "reparameterize": reparameterize}
 
 
 def notebook_model_class():
-    namespace = {"torch": torch, "nn": torch.nn, "reparameterize": reparameterize}
-    return define_from_notebook(NOTEBOOK, "ConvVAE", namespace)
+    return from_notebook("04_conv_vae", "ConvVAE", namespace=notebook_namespace())
 
 
 @pytest.mark.parametrize(("name", "latent_dim"), [("ch4_conv_vae.pt", 32), ("ch4_conv_vae_2d.pt", 2)])
@@ -70,19 +77,16 @@ def test_kept_checkpoint_is_small():
 
 def test_a_name_no_cell_defines_is_a_clear_error():
     with pytest.raises(LookupError, match="defines NoSuchModel"):
-        define_from_notebook(NOTEBOOK, "NoSuchModel", {})
+        from_notebook("04_conv_vae", "NoSuchModel", namespace={})
 
 
 def test_the_plain_2d_autoencoder_reproduces_its_stored_test_score(use_mnist):
     """The deterministic 2-D autoencoder of the PCA/AE/VAE comparison: its shipped weights load
     into the notebook's ``ConvAE`` and give back the test BCE its training stored (no sampling,
     so up to float32 summation order)."""
-    import torch.nn.functional as F
-
     from aecourse.data import load_mnist
 
-    namespace = {"torch": torch, "nn": torch.nn, "F": F, "ConvVAE": notebook_model_class()}
-    model = define_from_notebook(NOTEBOOK, "ConvAE", namespace)(latent_dim=2)
+    model = from_notebook("04_conv_vae", "ConvAE", namespace=notebook_namespace())(latent_dim=2)
     stored = load_checkpoint(bundled_checkpoint("ch4_conv_ae_2d.pt"), model)["curves"]["reconstruction"][-1]
     test = load_mnist(train=False)
     model.eval()

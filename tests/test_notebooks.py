@@ -7,6 +7,7 @@ the rest of the contract on the stored files themselves.
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -126,3 +127,74 @@ def test_every_exercise_has_a_hidden_solution_and_a_passing_check(path: Path) ->
         after = next(c for c in cells[end:] if c["cell_type"] == "code")
         assert source(after).lstrip().startswith("check."), f"{label}: a check cell must follow the solution"
         assert text_of(after).startswith("Correct"), f"{label}: the stored check must pass: {text_of(after)!r}"
+
+
+# -- code that tests and benchmarks reuse: cells tagged ``export`` (tools/notebook_code.py) --
+
+sys.path.insert(0, str(ROOT / "tools"))
+import notebook_code  # noqa: E402
+
+LOADER_TESTS = ROOT / "tests" / "test_notebook_code.py"  # the loader's own tests, on notebooks they write
+
+
+def loader_calls() -> list[tuple[str, ast.Call]]:
+    """Every ``from_notebook(...)`` call in tests/ and benchmarks/ (``file:line``, call), but those
+    inside a ``pytest.raises`` block (a test of the loader's errors) and those in the loader's own tests."""
+    found = []
+    for path in sorted((ROOT / "tests").glob("*.py")) + sorted((ROOT / "benchmarks").glob("*.py")):
+        if path == LOADER_TESTS:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        expected_to_fail = {id(node) for block in ast.walk(tree) if isinstance(block, ast.With)
+                            and any(isinstance(item.context_expr, ast.Call)
+                                    and ast.unparse(item.context_expr.func).endswith("raises") for item in block.items)
+                            for node in ast.walk(block)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "from_notebook"
+                    and id(node) not in expected_to_fail):
+                found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node))
+    return found
+
+
+def exported_names(path: Path) -> set[str]:
+    return set().union(*(notebook_code.defined_names(text) for _, text in notebook_code.exported_cells(path)))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exported_cell_defines_something_and_is_no_solution(path: Path) -> None:
+    for cell in code_cells(load_notebook(path)):
+        if notebook_code.EXPORT_TAG in tags(cell):
+            assert notebook_code.defined_names(source(cell)), f"{path.name}: an export cell defines no name:\n{source(cell)}"
+            assert "solution" not in tags(cell), (
+                f"{path.name}: an export cell must not be a solution (the student version stubs it):\n{source(cell)}")
+
+
+def test_every_name_a_test_or_benchmark_asks_for_is_exported() -> None:
+    calls = loader_calls()
+    assert calls, "no from_notebook call found in tests/ or benchmarks/: is the scan broken?"
+    for where, call in calls:
+        arguments = call.args
+        assert arguments and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in arguments), (
+            f"{where}: name the chapter and the names as string literals, so that this test can check them")
+        chapter, *names = (a.value for a in arguments)
+        path = notebook_code.notebook_path(chapter)
+        missing = set(names) - exported_names(path)
+        assert names and not missing, f"{where}: no cell tagged export in {path.name} defines {sorted(missing)}"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if notebook_code.exported_cells(p)], ids=lambda p: p.name)
+def test_generated_versions_keep_exported_code_as_it_is(path: Path) -> None:
+    """The student and Colab versions copy an export cell unchanged (its tag too, which no one there reads);
+    the loader reads only the solved notebooks in notebooks/."""
+    import yaml
+
+    import make_student_notebooks as generator
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    solved = load_notebook(path)
+    exported = {c["id"]: source(c) for c in code_cells(solved) if notebook_code.EXPORT_TAG in tags(c)}
+    for version in (generator.student_version, generator.colab_version):
+        cells = {c.get("id"): c for c in version(solved, config, path.name)["cells"]}
+        for cell_id, text in exported.items():
+            assert cell_id in cells and source(cells[cell_id]) == text, f"{version.__name__} changes export cell {cell_id}"
+            assert tags(cells[cell_id]) == tags(next(c for c in solved["cells"] if c.get("id") == cell_id))
