@@ -32,10 +32,28 @@ PAGES = ["index"] + toc_files() + ["genindex", "search"]
 CHAPTERS = [f for f in toc_files() if f.startswith("notebooks/")]
 
 
+def stale_sources(site: Path = SITE) -> list[str]:
+    """The pages whose source changed after the page was built: the test would read an old book.
+
+    Each page is compared with its own source (Sphinx rewrites only the pages whose
+    source changed, so one page's age says nothing about another's).
+    """
+    stale = []
+    for name in toc_files():
+        source = next((ROOT / name).parent.glob(Path(name).name + ".*"), None)
+        page = site / f"{name}.html"
+        if source is not None and (not page.is_file() or source.stat().st_mtime > page.stat().st_mtime):
+            stale.append(str(source.relative_to(ROOT)))
+    return stale
+
+
 @pytest.fixture(scope="session")
 def site() -> Path:
     if not (SITE / "index.html").is_file():
         pytest.fail(f"the book is not built in {SITE}: run `make book` (`make test` does it first)")
+    stale = stale_sources()
+    if stale:
+        pytest.fail(f"the book in {SITE} is older than {', '.join(stale[:5])}: run `make book` (`make test` does it first)")
     return SITE
 
 
@@ -215,6 +233,18 @@ class _Links(HTMLParser):
         for key in ("href", "src"):
             if attributes.get(key) and tag in ("a", "img", "link", "script"):
                 self.targets.append(attributes[key])
+
+
+def test_a_source_newer_than_its_page_is_named(tmp_path):
+    import os
+
+    for name in toc_files():
+        page = tmp_path / f"{name}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("")
+    chapter = CHAPTERS[0]
+    os.utime(tmp_path / f"{chapter}.html", (0, 0))
+    assert stale_sources(tmp_path) == [f"{chapter}.ipynb"]
 
 
 def test_internal_links_resolve_and_external_ones_are_listed(site):

@@ -4,11 +4,11 @@ import dataclasses
 
 import pytest
 
-from aecourse.checks import CheckResult, check
-from aecourse.checks.core import NotDone, Wrong, is_stub
+from aecourse.checks import CheckResult, ExerciseNotDone, exercise_check
+from aecourse.checks.core import Wrong, is_stub
 
 
-@check("doubling")
+@exercise_check("doubling")
 def check_double(double):
     """Accepts a function that doubles its argument."""
     if double(3) != 6:
@@ -45,7 +45,7 @@ def test_stub_is_not_done(stub):
     """The ... (or None) placeholder gives 'Not done yet' without running the body."""
     calls = []
 
-    @check("stub")
+    @exercise_check("stub")
     def body(answer):
         calls.append(answer)
         return "ran"
@@ -103,7 +103,7 @@ def test_a_check_leaves_the_notebooks_random_stream_alone():
     """Checks seed their own data; re-running one must not change what later cells draw."""
     import torch
 
-    @check("seeds")
+    @exercise_check("seeds")
     def reseeds(answer):
         torch.manual_seed(0)
         torch.rand(5)
@@ -141,14 +141,17 @@ def test_crash_is_reported_not_raised(answer, name, text):
     assert text in result.message
 
 
-def test_body_raising_not_done():
-    """A body may raise NotDone itself, e.g. for a half-filled answer."""
+def test_a_stub_called_inside_the_check_reads_not_done():
+    """An answer that calls a still-unwritten stub (the generator's ExerciseNotDone) is not done, not wrong."""
 
-    @check("partial")
+    def stub(x):
+        raise ExerciseNotDone("ex-1", "helper")
+
+    @exercise_check("partial")
     def body(answer):
-        raise NotDone
+        return answer(1)
 
-    assert body(1).message.startswith("Not done yet (partial)")
+    assert body(stub).message.startswith("Not done yet (partial)")
 
 
 def test_check_keeps_name_and_doc():

@@ -7,6 +7,6 @@ wrong answer: the student reads the message, edits the cell and runs the
 check again; tests assert on ``result.passed``.
 """
 
-from aecourse.checks.core import CheckResult, ExerciseNotDone, check
+from aecourse.checks.core import CheckResult, ExerciseNotDone, exercise_check
 
-__all__ = ["CheckResult", "ExerciseNotDone", "check"]
+__all__ = ["CheckResult", "ExerciseNotDone", "exercise_check"]

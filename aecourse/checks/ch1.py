@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, as_number, check, probe_devices
+from aecourse.checks.core import Wrong, as_number, exercise_check, probe_devices
 from aecourse.data import correlated_2d
 from aecourse.pca import fit_pca
 
@@ -104,7 +104,7 @@ def _explain_loop(got: list[float], x: Tensor, steps: int, lr: float) -> str:
             f"{got[first]:.6g}; the chapter's loop gives {want[first]:.6g} from that seed.")
 
 
-@check("the mended training loop")
+@exercise_check("the mended training loop")
 def mended_loop(train: Callable[[Tensor, int, float], list[float]]) -> str:
     """``train(x, steps, lr)`` must give the chapter loop's float losses, call after call.
 
@@ -132,7 +132,7 @@ def mended_loop(train: Callable[[Tensor, int, float], list[float]]) -> str:
             "rates (0.05, 0.1, 0.2) and two data sets; the sweep below can rely on it.")
 
 
-@check("the PCA reconstruction error by SVD")
+@exercise_check("the PCA reconstruction error by SVD")
 def pca_error(answer: Callable[[Tensor, int], float]) -> str:
     """``answer(x, k)`` must equal the rank-k PCA mean squared error per entry, for several data sets."""
     generator = torch.Generator().manual_seed(1)
@@ -215,7 +215,7 @@ def _sharpness_cases() -> list[tuple[str, Callable[[Tensor], Tensor], Tensor]]:
     ]
 
 
-@check("the sharpness of a loss")
+@exercise_check("the sharpness of a loss")
 def sharpness(answer: Callable[[Callable[[Tensor], Tensor], Tensor], float]) -> str:
     """``answer(f, point)``: the largest eigenvalue of the Hessian of ``f`` at ``point``.
 
@@ -271,7 +271,7 @@ def diverges(lr: float, steps: int = 1000) -> bool:
     return any(not math.isfinite(v) or v > 1e6 for v in losses)
 
 
-@check("the first learning rate that diverges")
+@exercise_check("the first learning rate that diverges")
 def diverging_lr(answer: float) -> str:
     """``answer`` must be the smallest rate of :data:`DIVERGENCE_GRID` at which SGD diverges.
 
@@ -314,7 +314,7 @@ def _state(model: nn.Module) -> dict[str, Tensor]:
     return {name: value.detach().clone() for name, value in model.state_dict().items()}
 
 
-@check("a rescaled encoder with the same reconstructions")
+@exercise_check("a rescaled encoder with the same reconstructions")
 def unit_encoder(answer: Callable[[nn.Module], nn.Module]) -> str:
     """``answer(model)`` returns a new model whose encoder rows have unit length and whose
     reconstructions equal ``model``'s; ``model`` itself is left as it was."""
@@ -377,7 +377,7 @@ def _explain_rescale(model: nn.Module, x: Tensor, got: Tensor, k: int) -> str:
 
 # -- the tied autoencoder -----------------------------------------------------------
 
-@check("the tied linear autoencoder")
+@exercise_check("the tied linear autoencoder")
 def tied_autoencoder(model_class: type[nn.Module]) -> str:
     """``model_class(d, k)`` shares one (k, d) weight between encoder and decoder and adds both biases.
 

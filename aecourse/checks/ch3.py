@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, as_number, backpropagate, check, check_device, probe_devices
+from aecourse.checks.core import Wrong, as_number, backpropagate, exercise_check, check_device, probe_devices
 from aecourse.tf1 import TRUNCATED_NORMAL_STD
 
 
@@ -29,7 +29,7 @@ def _reference_forward(x: Tensor, kernels: Sequence[Tensor], biases: Sequence[Te
     return h
 
 
-@check("the manual forward pass")
+@exercise_check("the manual forward pass")
 def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor], *,
                    device: torch.device | str | None = None) -> str:
     """``answer(x, kernels, biases)``: ReLU after every layer but the last, Sigmoid after it.
@@ -68,7 +68,7 @@ def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor
 _INNER_SHARE = math.erf(1 / math.sqrt(2)) / math.erf(2 / math.sqrt(2))
 
 
-@check("TF1's variance_scaling_initializer")
+@exercise_check("TF1's variance_scaling_initializer")
 def variance_scaling(answer: Callable[..., Tensor]) -> str:
     """``answer(shape, generator=g)`` draws a TF-layout ``[in, out]`` kernel like TF1's default.
 
@@ -118,7 +118,7 @@ def variance_scaling(answer: Callable[..., Tensor]) -> str:
     return "std sqrt(1/fan_in) after truncation at two corrected standard deviations, as TF1 draws it."
 
 
-@check("porting a TF1 layer")
+@exercise_check("porting a TF1 layer")
 def port_layer(answer: Callable[[Tensor, Tensor], nn.Module], *, device: torch.device | str | None = None) -> str:
     """``answer(kernel, bias)`` returns a module computing ``sigmoid(x @ kernel + bias)``.
 
@@ -173,7 +173,7 @@ def _truncated_std(a: float) -> float:
     return math.sqrt(1 - 2 * a * density / mass)
 
 
-@check("the spread of a truncated normal")
+@exercise_check("the spread of a truncated normal")
 def truncated_std(answer: Callable[[float], float]) -> str:
     """``answer(a)``: the standard deviation of a standard normal truncated to [-a, a].
 
@@ -217,7 +217,7 @@ def _tied_count(sizes: Sequence[int]) -> int:
     return kernels + sum(sizes[1:]) + sum(sizes[:-1])
 
 
-@check("the size of a tied autoencoder")
+@exercise_check("the size of a tied autoencoder")
 def tied_parameter_count(answer: Callable[[Sequence[int]], int]) -> str:
     """``answer(sizes)``: the parameters of a tied autoencoder with encoder widths ``sizes``
     (kernels shared, transposed, by the decoder; every layer with its own bias).

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, as_indices, backpropagate, check, check_device, probe_devices
+from aecourse.checks.core import Wrong, as_indices, backpropagate, exercise_check, check_device, probe_devices
 from aecourse.vae import bernoulli_nll, kl_to_standard_normal
 
 
@@ -31,7 +31,7 @@ def _close(got: Tensor, want: Tensor, rel: float = 1e-4) -> bool:
     return torch.allclose(got, want, rtol=rel, atol=1e-6)
 
 
-@check("the reparameterisation")
+@exercise_check("the reparameterisation")
 def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(mu, logvar)`` returns ``mu + exp(logvar / 2) * eps`` with fresh ``eps ~ N(0, I)``.
 
@@ -97,7 +97,7 @@ def _posterior(seed: int, n: int = 6, k: int = 4) -> tuple[Tensor, Tensor]:
     return torch.randn(n, k, generator=g), torch.randn(n, k, generator=g)
 
 
-@check("the KL term")
+@exercise_check("the KL term")
 def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(mu, logvar)``: KL(q || N(0, I)) summed over latents and batch, as a
     tensor whose gradient reaches ``mu`` and ``logvar`` (it is part of the loss).
@@ -158,7 +158,7 @@ def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.d
     return f"{first:.4f} on a test posterior, and 0 for the prior itself."
 
 
-@check("the VAE loss")
+@exercise_check("the VAE loss")
 def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(logits, x, mu, logvar, beta=1.0)``: summed Bernoulli NLL (from logits) +
     beta * KL, a tensor whose gradient reaches logits, mu and logvar."""
@@ -237,7 +237,7 @@ class _ProbeVAE(nn.Module):
         return (z * self.scale)[:, :1].reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
 
 
-@check("sampling from the prior")
+@exercise_check("sampling from the prior")
 def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(model, n)``: n images from z ~ N(0, I), decoded in eval mode without a graph
     and passed through a Sigmoid. Decoding in chunks, under ``torch.inference_mode()``,
@@ -294,7 +294,7 @@ def _codes(variances: list[float], n: int, seed: int) -> Tensor:
     return offset + spread * torch.randn(n, len(variances), generator=g)
 
 
-@check("the active latent dimensions")
+@exercise_check("the active latent dimensions")
 def active_dims(answer: Callable[[Tensor], object], *, device: torch.device | str | None = None) -> str:
     """``answer(mu)``: the dimensions whose posterior mean varies across images, variance above 0.01.
 

@@ -61,10 +61,6 @@ class ExerciseNotDone(NotImplementedError):
         return [f"Stopped: {self}"]
 
 
-class NotDone(Exception):
-    """Raised inside a check body when the answer is still the stub."""
-
-
 def is_stub(answer: Any) -> bool:
     """True for the placeholders an exercise starts with: ``...`` or ``None``."""
     return answer is Ellipsis or answer is None
@@ -102,7 +98,7 @@ def _other_random_streams_kept() -> Iterator[None]:
             torch.mps.set_rng_state(mps_state)
 
 
-def check(title: str) -> Callable[[F], F]:
+def exercise_check(title: str) -> Callable[[F], F]:
     """Turn a body that raises :class:`Wrong` into a check that returns a verdict.
 
     The body returns the success message. Three things keep a verdict honest:
@@ -120,14 +116,12 @@ def check(title: str) -> Callable[[F], F]:
     def decorate(body: F) -> F:
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
+            if any(is_stub(a) for a in args):  # keywords are the check's own options
+                return CheckResult(False, f"Not done yet ({title}): replace the ... in the exercise cell, run it, then run this check again.")
             try:
-                if any(is_stub(a) for a in args):  # keywords are the check's own options
-                    raise NotDone
                 with _other_random_streams_kept(), torch.random.fork_rng():
                     message = body(*args, **kwargs)
                 result = CheckResult(True, f"Correct ({title}): {message}")
-            except NotDone:
-                result = CheckResult(False, f"Not done yet ({title}): replace the ... in the exercise cell, run it, then run this check again.")
             except ExerciseNotDone:
                 result = CheckResult(False, f"Not done yet ({title}): the exercise cell still holds its stub; write your answer there, run it, then run this check again.")
             except Wrong as reason:
