@@ -1,5 +1,7 @@
 """Chapter 4 checks: each passes a correct answer and rejects typical wrong ones with a hint."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -372,3 +374,118 @@ def test_kl_whose_graph_breaks_in_backward_is_the_answers_fault():
     result = ch4.kl_divergence(in_place)
     assert not result.passed
     assert "in-place" in result.message and "check may be at fault" not in result.message
+
+
+# -- the importance-weighted log-likelihood ---------------------------------------------
+
+def iw_terms(model, x, k, *, device_of_noise=True):
+    """log p(x|z), log p(z) and log q(z|x) of k samples per image, each (k, n), written as a student would."""
+    mu, logvar = model.encode(x)
+    eps = torch.randn(k, *mu.shape, device=mu.device) if device_of_noise else torch.randn(k, *mu.shape)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    n = x.shape[0]
+    logits = model.decode(z.reshape(k * n, -1)).reshape(k, *x.shape)
+    log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(k, *x.shape), reduction="none").flatten(2).sum(-1)
+    log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
+    log_q = -0.5 * (eps.pow(2) + logvar + math.log(2 * math.pi)).sum(-1)
+    return log_px_z, log_pz, log_q
+
+
+def iw_answer(combine):
+    """An answer that puts the model in eval mode, builds no graph, and combines the three terms."""
+    def answer(model, x, k):
+        model.eval()
+        with torch.no_grad():
+            return combine(*iw_terms(model, x, k), k)
+    return answer
+
+
+def iw_by_hand(model, x, k):
+    model.eval()
+    with torch.no_grad():
+        a, b, c = iw_terms(model, x, k)
+        log_w = a + b - c
+        top = log_w.max(dim=0).values
+        return top + torch.log(torch.exp(log_w - top).sum(0)) - math.log(k)
+
+
+@torch.inference_mode()
+def iw_in_chunks_with_distributions(model, x, k, chunk=64):
+    """Samples in chunks of 64 combined with logaddexp; densities from torch.distributions; images one by one."""
+    model.eval()
+    out = []
+    for image in x.split(1):
+        mu, logvar = model.encode(image)
+        q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+        prior = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+        total = torch.tensor(-math.inf, device=x.device)
+        for start in range(0, k, chunk):
+            c = min(chunk, k - start)
+            z = q.sample((c,)).reshape(c, -1)
+            logits = model.decode(z)
+            log_px_z = -F.binary_cross_entropy_with_logits(logits, image.expand_as(logits), reduction="none").sum((1, 2, 3))
+            log_w = log_px_z + prior.log_prob(z).sum(-1) - q.log_prob(z).sum(-1)
+            total = torch.logaddexp(total, torch.logsumexp(log_w, 0))
+        out.append(total - math.log(k))
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("answer", [
+    iw_answer(lambda a, b, c, k: torch.logsumexp(a + b - c, dim=0) - math.log(k)),
+    iw_by_hand,
+    iw_in_chunks_with_distributions,
+    iw_answer(lambda a, b, c, k: (torch.logsumexp(a + b - c, dim=0) - torch.log(torch.tensor(float(k)))).tolist()),
+], ids=["logsumexp", "max-by-hand", "chunks-distributions-per-image", "list-of-numbers"])
+def test_importance_log_likelihood_accepts(answer):
+    assert_accepted(ch4.importance_log_likelihood(answer))
+
+
+def iw_from_prior(model, x, k):
+    model.eval()
+    with torch.no_grad():
+        n = x.shape[0]
+        z = torch.randn(k * n, 1, device=x.device)
+        logits = model.decode(z).reshape(k, *x.shape)
+        log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(k, *x.shape), reduction="none").flatten(2).sum(-1)
+        return torch.logsumexp(log_px_z, dim=0) - math.log(k)
+
+
+def iw_in_training_mode(model, x, k):
+    with torch.no_grad():
+        a, b, c = iw_terms(model, x, k)
+        return torch.logsumexp(a + b - c, 0) - math.log(k)
+
+
+def iw_with_a_graph(model, x, k):
+    model.eval()
+    a, b, c = iw_terms(model, x, k)
+    return (torch.logsumexp(a + b - c, 0) - math.log(k)).detach()
+
+
+@pytest.mark.parametrize("answer, words", [
+    (iw_answer(lambda a, b, c, k: torch.log(torch.exp(a + b - c).mean(0))), "log 0 = -inf"),
+    (iw_answer(lambda a, b, c, k: torch.logsumexp(a + b - c, 0)), "6.9"),
+    (iw_answer(lambda a, b, c, k: torch.logsumexp(a + b - c, 0)), "not divided by k"),
+    (iw_from_prior, "draws from the prior"),
+    (iw_answer(lambda a, b, c, k: torch.logsumexp(a + b, 0) - math.log(k)), "- log q(z|x) term is missing"),
+    (iw_answer(lambda a, b, c, k: torch.logsumexp(a - c, 0) - math.log(k)), "+ log p(z) term"),
+    (iw_answer(lambda a, b, c, k: (a + b - c).mean(0)), "That is the ELBO"),
+    (iw_answer(lambda a, b, c, k: (a[0] + b[0] - c[0])), "That is the ELBO"),  # one sample, k ignored
+    (iw_in_training_mode, "training mode"),
+    (iw_with_a_graph, "built a graph"),
+    (iw_answer(lambda a, b, c, k: (torch.logsumexp(a + b - c, 0) - math.log(k)).mean()), "per image"),
+    (iw_answer(lambda a, b, c, k: torch.logsumexp(a + b - c, 1) - math.log(k)), "shape (32,)"),
+], ids=["naive-mean-of-exp", "no-log-k", "no-log-k-says-why", "prior-samples", "no-log-q", "no-log-prior", "elbo",
+        "one-sample", "train-mode", "graph", "mean-over-images", "wrong-axis"])
+def test_importance_log_likelihood_rejects(answer, words):
+    assert_rejected(ch4.importance_log_likelihood(answer), words)
+
+
+def test_importance_log_likelihood_rejects_noise_made_on_the_cpu():
+    def cpu_noise(model, x, k):
+        model.eval()
+        with torch.no_grad():
+            a, b, c = iw_terms(model, x, k, device_of_noise=False)
+            return torch.logsumexp(a + b - c, 0) - math.log(k)
+
+    assert_rejected(ch4.importance_log_likelihood(cpu_noise), "two devices")

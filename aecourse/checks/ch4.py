@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, as_indices, backpropagate, exercise_check, check_device, probe_devices
+from aecourse.checks.core import Wrong, as_indices, as_number, backpropagate, exercise_check, check_device, probe_devices
+from aecourse.device import cpu_float64
 from aecourse.vae import bernoulli_nll, kl_to_standard_normal
 
 
@@ -337,3 +338,213 @@ def active_dims(answer: Callable[[Tensor], object], *, device: torch.device | st
     probe_mu = _codes([0.5, 0.001], 50, 3)
     probe_devices(lambda: answer(probe_mu), "the diagnosis")
     return "the dimensions whose mean code varies across images (variance above 0.01), as Burda et al. define activity."
+
+
+# -- an honest likelihood: importance-weighted estimates of log p(x) -------------------
+
+_GRID = 2001  # points of the encoder's grid over z in [-6, 6]; the check's exact values use a finer one
+
+
+class _LikelihoodVAE(nn.Module):
+    """A VAE shaped like the chapter's, small enough that its log p(x) is known exactly.
+
+    One latent dimension, z ~ N(0, 1), and 784 Bernoulli pixels with logits
+    ``a * z + c`` (``decode`` returns them as ``(m, 1, 28, 28)``), so p(x) is a 1-D
+    integral. ``encode`` returns a Gaussian q(z|x) that is deliberately imperfect: the
+    exact posterior's mean moved up by 1.5 posterior standard deviations, its variance
+    four times too large (the posterior is computed on a grid). With it the ELBO is
+    about 1.7 nats below log p(x), and importance weighting closes the gap. Records the
+    mode and grad state of every call and the first two moments of the decoded codes.
+    """
+
+    latent_dim = 1
+
+    def __init__(self, a: Tensor, c: Tensor) -> None:
+        super().__init__()
+        self.a, self.c = nn.Parameter(a.clone()), nn.Parameter(c.clone())
+        self.register_buffer("grid", torch.linspace(-6.0, 6.0, _GRID))
+        self.states: list[tuple[bool, bool]] = []
+        self.codes = [0, 0.0, 0.0]  # count, sum, sum of squares
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        self.states.append((self.training, torch.is_grad_enabled()))
+        with torch.no_grad():
+            logits = self.grid[:, None] * self.a + self.c  # (grid, 784)
+            log_joint = x.flatten(1) @ logits.T - F.softplus(logits).sum(1) - 0.5 * self.grid**2
+            posterior = torch.softmax(log_joint, dim=1)
+            mean = posterior @ self.grid
+            var = (posterior @ self.grid**2 - mean**2).clamp_min(1e-6)
+        mu = (mean + 1.5 * var.sqrt()).unsqueeze(1) + 0 * self.a[0]  # in the graph, as an encoder's output is
+        return mu, torch.log(4 * var).unsqueeze(1) + 0 * self.a[0]
+
+    def decode(self, z: Tensor) -> Tensor:
+        if z.ndim != 2 or z.shape[1] != 1:
+            raise ValueError(f"decode takes codes of shape (m, latent_dim) = (m, 1), like the chapter's ConvVAE; "
+                             f"got {tuple(z.shape)}")
+        self.states.append((self.training, torch.is_grad_enabled()))
+        flat = z.detach().flatten()
+        self.codes[0] += flat.numel()
+        self.codes[1] += float(flat.sum())
+        self.codes[2] += float(flat.pow(2).sum())
+        return (z * self.a + self.c).reshape(-1, 1, 28, 28)
+
+
+class _ProbeLikelihoodVAE(nn.Module):
+    """For the device probe: encode and decode only multiply by the model's own parameters."""
+
+    latent_dim = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((784, 1), 0.01))
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = x.flatten(1) @ self.weight
+        return h, 0 * h - 1
+
+    def decode(self, z: Tensor) -> Tensor:
+        return (z @ self.weight.T).reshape(-1, 1, 28, 28)
+
+
+def _likelihood_problem(n: int = 32) -> tuple[Tensor, Tensor, Tensor]:
+    """``(a, c, x)``: the model's parameters and ``n`` binary images, drawn from the model at
+    codes 1.8..3 with 10% to 25% of their pixels flipped, so that log p(x) is -400 to -500 nats."""
+    g = torch.Generator().manual_seed(17)
+    a = 1.5 * torch.randn(784, generator=g)
+    c = 0.4 * torch.randn(784, generator=g)
+    z = torch.linspace(1.8, 3.0, n)
+    x = (torch.rand(n, 784, generator=g) < torch.sigmoid(z[:, None] * a + c)).float()
+    flip = torch.rand(n, 784, generator=g) < torch.linspace(0.1, 0.25, n)[:, None]
+    return a, c, torch.where(flip, 1 - x, x).reshape(n, 1, 28, 28)
+
+
+def _exact_log_integrals(a: Tensor, c: Tensor, x: Tensor, mu: Tensor, logvar: Tensor) -> dict[str, Tensor]:
+    """Per image, by integrating over z on a fine grid (float64, CPU): log p(x), the ELBO of
+    q = N(mu, exp(logvar)), and what the estimate tends to with a term of log w left out."""
+    a, c, x = cpu_float64(a), cpu_float64(c), cpu_float64(x).flatten(1)
+    mu, var = cpu_float64(mu).flatten()[:, None], cpu_float64(logvar).exp().flatten()[:, None]
+    grid = torch.linspace(-8.0, 8.0, 4001, dtype=a.dtype)
+    log_dz = math.log(float(grid[1] - grid[0]))
+    logits = grid[:, None] * a + c
+    log_lik = x @ logits.T - F.softplus(logits).sum(1)  # (n, grid): log p(x|z)
+    log_prior = -0.5 * (grid**2 + math.log(2 * math.pi))
+    log_q = -0.5 * ((grid - mu) ** 2 / var + var.log() + math.log(2 * math.pi))
+    q = torch.exp(log_q + log_dz)
+    return {
+        "exact": torch.logsumexp(log_lik + log_prior, 1) + log_dz,
+        "elbo": (q * (log_lik + log_prior - log_q)).sum(1),
+        "no_log_q": torch.logsumexp(log_lik + log_prior + log_q, 1) + log_dz,  # log E_q[p(x|z) p(z)]
+        "no_log_prior": torch.logsumexp(log_lik, 1) + log_dz,  # log E_q[p(x|z) / q(z|x)]
+    }
+
+
+def _estimates(got: object, n: int, k: int) -> Tensor:
+    """The answer's result as ``n`` float64 numbers on the CPU, or a :class:`Wrong` that says why not."""
+    if isinstance(got, (list, tuple)) and got and all(isinstance(g, Tensor) and g.numel() == 1 for g in got):
+        got = torch.stack([g.detach().cpu().reshape(()) for g in got])  # one tensor per image
+    elif isinstance(got, (list, tuple)) and got and all(as_number(g) is not None for g in got):
+        got = torch.tensor([as_number(g) for g in got])  # .tolist(), or floats one by one
+    elif type(got).__module__ == "numpy":
+        got = torch.as_tensor(got)
+    if not isinstance(got, Tensor) or not got.is_floating_point():
+        raise Wrong(f"return one estimate per image, a float tensor of shape (n,); got {type(got).__name__}"
+                    f"{' of ' + str(got.dtype) if isinstance(got, Tensor) else ''}.")
+    if got.numel() != n:
+        what = "one number: per image, please, not their mean or sum" if got.numel() == 1 else f"shape {tuple(got.shape)}"
+        raise Wrong(f"for {n} images and k = {k} your answer returned {what}; return one estimate per image, shape ({n},).")
+    return cpu_float64(got).flatten()
+
+
+@exercise_check("the importance-weighted log-likelihood")
+def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor], *,
+                              device: torch.device | str | None = None) -> str:
+    """``answer(model, x, k)``: per image, ``logsumexp_i(log w_i) - log k`` with ``z_i ~ q(z|x)`` and
+    ``log w = log p(x|z) + log p(z) - log q(z|x)``, the model in eval mode, without a graph.
+
+    The model (:class:`_LikelihoodVAE`) has a 1-D latent, so its log p(x) is integrated
+    exactly; its images have log p(x) of -400 to -500 nats, where the weights themselves
+    underflow in float32. Any stable way of averaging the weights passes (logsumexp, the
+    max subtracted by hand, chunks of samples combined with logaddexp); each slip below
+    is named by what its estimate tends to, computed on the same grid.
+    """
+    where = check_device(device)
+    a, c, x = _likelihood_problem()
+    n = x.shape[0]
+    model = _LikelihoodVAE(a, c).to(where)
+    x_there = x.to(where)
+    with torch.no_grad():
+        mu, logvar = model.encode(x_there)
+    want = _exact_log_integrals(a, c, x, mu, logvar)
+    exact, elbo = want["exact"], float(want["elbo"].mean())
+    said = (f"for {n} binary images whose log p(x) is {float(exact.max()):.0f} to {float(exact.min()):.0f} nats "
+            f"(integrated exactly: the test model has a 1-D latent)")
+    results = {}
+    for k in (1000, 10):
+        model.train()
+        model.states.clear()
+        model.codes = [0, 0.0, 0.0]
+        torch.manual_seed(k)
+        got = _estimates(answer(model, x_there, k), n, k)
+        results[k] = got
+        if not model.states:
+            raise Wrong("call model.encode(x) for q(z|x), and model.decode(z) for the logits of p(x|z).")
+        if any(training for training, _ in model.states):
+            raise Wrong("the model was in training mode: call model.eval() first (the chapter's ConvVAE has batch "
+                        "norm, which in training mode would normalise with the statistics of the batch of copies "
+                        "of x, and change every estimate).")
+        if any(grad for _, grad in model.states):
+            raise Wrong("the model built a graph: wrap the estimate in torch.no_grad() (or torch.inference_mode()). "
+                        "With k = 5000 samples a graph through the decoder holds thousands of decoded images.")
+        bad = int((~torch.isfinite(got)).sum())
+        if bad:
+            raise Wrong(f"{said}, with k = {k} your answer gave {bad} estimates that are not finite "
+                        f"(e.g. {float(got[~torch.isfinite(got)][0])}). Here log w is about -450, and exp(-450) is 0 "
+                        "in float32 (anything below about exp(-103) is), so the log of a mean of exp(log w) is "
+                        "log 0 = -inf. Average the weights in log space: torch.logsumexp(log_w, dim=0) - "
+                        "math.log(k), which subtracts the largest log w before exponentiating.")
+        count, total, squares = model.codes
+        if count >= 100:
+            mean = total / count
+            std = math.sqrt(max(squares / count - mean**2, 0.0))
+            if abs(mean) < 0.3 and 0.7 < std < 1.3:
+                centre = float(mu.mean())
+                raise Wrong(f"the codes you decoded have mean {mean:.2f} and standard deviation {std:.2f}: they "
+                            f"are draws from the prior N(0, 1), while q(z|x) puts these images' codes near "
+                            f"{centre:.2f}. Draw them from the encoder's q: mu, logvar = model.encode(x), "
+                            "z = mu + exp(logvar / 2) * eps, and weight by p(z) / q(z|x). From the prior, almost "
+                            "no sample lands where p(x|z) is large once the latent has more than a few dimensions.")
+        if k == 1000:
+            diff = got - exact
+            off = float(diff.mean())
+            if abs(off) < 0.1 and float(diff.abs().max()) < 0.5:
+                continue
+            shown = f"{said}, your estimates with k = {k} average {float(got.mean()):.2f}; log p(x) averages {float(exact.mean()):.2f}."
+            if abs(off - math.log(k)) < 0.15:
+                raise Wrong(f"{shown} That is {off:.2f} nats too high, log k = log {k} = {math.log(k):.2f}: the sum "
+                            "of the weights is not divided by k. torch.logsumexp(log_w, dim=0) - math.log(k) is the "
+                            "log of their mean.")
+            if abs(float((got - want["no_log_q"]).mean())) < 0.15:
+                raise Wrong(f"{shown} That is what log w = log p(x|z) + log p(z) gives: the - log q(z|x) term is "
+                            "missing (the density, under N(mu, exp(logvar)), of the z you drew).")
+            if abs(float((got - want["no_log_prior"]).mean())) < 0.15:
+                raise Wrong(f"{shown} That is what log w = log p(x|z) - log q(z|x) gives: the + log p(z) term, the "
+                            "prior N(0, I) density of z, is missing.")
+            noise = float((got - want["elbo"]).std()) / math.sqrt(n)
+            if abs(float(got.mean()) - elbo) < 4 * noise + 0.15:
+                raise Wrong(f"{shown} That is the ELBO of the encoder's q ({elbo:.2f}, within the noise of your "
+                            "estimates), not log p(x): averaging the "
+                            "log weights over samples (or using one sample) estimates the ELBO whatever k is. Average "
+                            "the weights themselves, in log space: torch.logsumexp(log_w, dim=0) - math.log(k).")
+            raise Wrong(f"{shown} Per image, log w = log p(x|z) + log p(z) - log q(z|x) with z ~ q(z|x), and the "
+                        "estimate is logsumexp over the k samples minus log k.")
+        if float(got.mean()) < elbo - 0.3:
+            raise Wrong(f"{said}, your estimates with k = {k} average {float(got.mean()):.2f}, below the ELBO of the "
+                        f"encoder's q ({elbo:.2f}); with samples from q the estimate is at or above the ELBO on "
+                        "average for every k. Draw z from q(z|x) and weight by p(z) / q(z|x).")
+    probe_model = _ProbeLikelihoodVAE()
+    probe_devices(lambda: answer(probe_model, x[:3], 4), "the estimate")
+    gap = float((exact - want["elbo"]).mean())
+    return (f"with k = 1000 your estimates are within {float((results[1000] - exact).abs().max()):.3f} nats of the "
+            f"exact log p(x) of every test image (about {float(exact.mean()):.0f} nats, where exp(log w) underflows), "
+            f"{gap:.2f} nats above the ELBO of an imperfect q; k = 10 averages "
+            f"{float(results[10].mean() - exact.mean()):+.2f}.")
