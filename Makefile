@@ -26,7 +26,7 @@ NB_CLEAN_FLAGS := --preserve-cell-outputs --preserve-execution-counts --preserve
 	--preserve-cell-metadata-field tags --preserve-cell-metadata-field mystnb \
 	--preserve-cell-metadata-field jupyter --preserve-cell-metadata-field cellView
 
-.PHONY: book test test-oldest setup clean notebooks-clean
+.PHONY: book test test-oldest setup clean notebooks-clean run-notebook
 
 setup: $(STAMP)
 
@@ -61,7 +61,20 @@ test-oldest: $(OLDEST_STAMP)
 	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" AECOURSE_FAST=1 $(OLDEST_BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider \
 		--ignore=tests/test_book.py --ignore=tests/test_browser.py --ignore=tests/test_workflows.py tests notebooks/*.ipynb
 
-# After `jupyter execute --inplace` and tools/make_student_notebooks.py, before committing.
+# Re-run one chapter and store its outputs: make run-notebook NB=notebooks/02_deep_autoencoder.ipynb
+# (with AECOURSE_DATA set). tools/run_notebook.py runs it as `jupyter execute --inplace` does, but with
+# nbclient's coalesce_streams, so each text progress bar is stored as its final line only (the
+# `jupyter execute` command line accepts --NotebookClient.coalesce_streams=True but ignores it). Then the
+# student and Colab versions are regenerated and the execution timestamps stripped.
+run-notebook: $(STAMP)
+	@test -n "$(NB)" || { echo "make run-notebook: name the notebook, e.g. make run-notebook NB=notebooks/02_deep_autoencoder.ipynb"; exit 2; }
+	@test -f "$(NB)" || { echo "make run-notebook: no notebook $(NB)"; exit 2; }
+	@test -n "$$AECOURSE_DATA" || { echo "make run-notebook: set AECOURSE_DATA to a folder holding MNIST/raw, e.g. AECOURSE_DATA=../shared/data make run-notebook NB=$(NB)"; exit 2; }
+	AECOURSE_DATA="$$(cd "$$AECOURSE_DATA" && pwd)" $(BIN)/python tools/run_notebook.py "$(NB)"
+	$(BIN)/python tools/make_student_notebooks.py
+	$(MAKE) --no-print-directory notebooks-clean
+
+# After a notebook is re-run (make run-notebook does this for you), before committing.
 notebooks-clean: $(STAMP)
 	$(BIN)/nb-clean clean $(NB_CLEAN_FLAGS) notebooks
 

@@ -19,30 +19,32 @@ class RunSize:
     """How much one chapter trains in one mode.
 
     ``train_size``/``test_size`` of ``None`` mean the whole MNIST split;
-    ``short_epochs`` is for side experiments that only need to show a trend;
-    ``side_epochs`` for the quickest comparisons (chapter 4's beta runs).
+    ``study_epochs`` is the budget of a chapter's side studies, runs that compare
+    settings against each other rather than reach the chapter's quality (chapter 2's
+    loss and bottleneck studies, chapter 4's 2-D models); ``sweep_epochs`` the budget
+    of each run in a sweep over one setting (chapter 4's values of beta).
     """
 
     epochs: int
     train_size: int | None = None
     test_size: int | None = None
-    short_epochs: int = 1
-    side_epochs: int = 1
+    study_epochs: int = 1
+    sweep_epochs: int = 1
 
 
 # chapter -> (full, fast). Edit here, nowhere else.
 _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
     "ch1": (RunSize(epochs=10), RunSize(epochs=2, train_size=5_000, test_size=1_000)),
     "ch2": (
-        RunSize(epochs=30, short_epochs=10),
-        RunSize(epochs=1, train_size=2_000, test_size=500, short_epochs=1),
+        RunSize(epochs=30, study_epochs=10),
+        RunSize(epochs=1, train_size=2_000, test_size=500, study_epochs=1),
     ),
     # ch3: the seed's own recipe is 5 epochs; every comparison uses it.
     "ch3": (RunSize(epochs=5), RunSize(epochs=1, train_size=3_000, test_size=500)),
-    # ch4: the tutorial's 15 epochs; the 2-D variant 5; each beta run 2.
+    # ch4: the tutorial's 15 epochs; the 2-D models 5; each beta run 2.
     "ch4": (
-        RunSize(epochs=15, short_epochs=5, side_epochs=2),
-        RunSize(epochs=1, train_size=1_000, test_size=500, short_epochs=1, side_epochs=1),
+        RunSize(epochs=15, study_epochs=5, sweep_epochs=2),
+        RunSize(epochs=1, train_size=1_000, test_size=500, study_epochs=1, sweep_epochs=1),
     ),
 }
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text, not a widget: the stored output reads the same in the book, Jupyter and Colab
 
 from aecourse.data import batches
 
@@ -138,7 +139,8 @@ def fit(
     """
     history = History()
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
+    # stdout, not tqdm's default stderr: a stored stderr stream is drawn as an error (red) in the book
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress, file=sys.stdout)
     for epoch in bar:
         if model is not None:
             model.train()

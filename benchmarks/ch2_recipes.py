@@ -15,8 +15,6 @@ benchmarks/ch2_recipes.txt.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import math
 import sys
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aecourse.data import MNISTSplit, load_mnist
+from aecourse.data import load_mnist
 from aecourse.train import fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,13 +30,10 @@ sys.path.insert(0, str(ROOT / "tools"))  # tools/ is not a package
 from notebook_code import from_notebook  # noqa: E402
 
 
-def deep_autoencoder_class(train: MNISTSplit) -> type[nn.Module]:
+def deep_autoencoder_class() -> type[nn.Module]:
     """The tutorial's model, ``DeepAutoencoder``, from the chapter's cell that defines it (tagged
-    ``export``). That cell also builds one model and prints its sizes, on ``train``'s images;
-    its printout is swallowed here, and it draws from torch's generator, so seed after this."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return from_notebook("02_deep_autoencoder", "DeepAutoencoder",
-                             namespace={"torch": torch, "nn": nn, "train": train})
+    ``export``; it defines the class and nothing else)."""
+    return from_notebook("02_deep_autoencoder", "DeepAutoencoder", namespace={"torch": torch, "nn": nn})
 
 
 def main() -> None:
@@ -56,7 +51,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     train, test = load_mnist(True), load_mnist(False)
-    DeepAutoencoder = deep_autoencoder_class(train)
+    DeepAutoencoder = deep_autoencoder_class()
     torch.manual_seed(0)
     model = DeepAutoencoder()
     if args.init == "he":

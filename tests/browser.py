@@ -110,10 +110,16 @@ async () => {
     if (raw.test(node.textContent)) problems.push(`raw TeX on the page: ${node.textContent.trim().slice(0, 60)}`);
   }
 
-  // Stored widgets (progress bars): each must have been drawn, not left as an empty box.
-  for (const script of document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')) {
-    const drawn = script.parentElement.querySelector(".jupyter-widgets, .widget-box, .widget-hprogress, .lm-Widget");
-    if (!drawn) problems.push("a stored widget was not drawn");
+  // No widgets: progress is printed as text, and a widget's output is removed from the book
+  // (a static figure stands in), so the book serves no widget manager and a stored widget
+  // view would be an empty box.
+  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
+  if (views) problems.push(`${views} stored widget view(s): the book draws no widgets`);
+  for (const script of document.querySelectorAll("script[src]")) {
+    const src = script.getAttribute("src");
+    if (/require(\.min)?\.js|embed-amd\.js|html-manager|jupyter-widgets/.test(src)) {
+      problems.push(`widget manager script loaded: ${src}`);
+    }
   }
   return {problems, ...counts};
 }
@@ -134,8 +140,8 @@ def inspect_page(page, url: str) -> PageReport:
 
     Checks: console errors and uncaught exceptions; requests that failed on the
     book's own server; every image loaded and described by alt text; every
-    formula typeset by MathJax and no raw TeX left in the text; every stored
-    widget drawn.
+    formula typeset by MathJax and no raw TeX left in the text; no stored
+    widget view, and no widget manager script (require.js, the html-manager).
     """
     problems: list[str] = []
     base = url.split("/", 3)[:3]

@@ -87,7 +87,7 @@ def page(browser):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_reads_cleanly(name, base_url, page):
-    """No console error, every image loaded and described, every formula typeset, every widget drawn."""
+    """No console error, every image loaded and described, every formula typeset, no widget or widget manager."""
     report = inspect_page(page, f"{base_url}{name}.html")
     assert report.problems == []
     if name in CHAPTERS:
@@ -203,7 +203,12 @@ def break_page(site: Path, tmp_path: Path, insert: str, drop: str | None = None)
     ("<p>The loss is $-\\log p(x)$ per image.</p>", None, "raw TeX on the page: The loss is $-\\log p(x)$"),
     ('<div class="math notranslate nohighlight">\\[\\begin{matrix} a \\end{pmatrix}\\]</div>', None, "formula with a TeX error"),
     ("", '<script defer="defer" src="../_static/mathjax/tex-chtml.js', "formula not typeset"),
-], ids=["broken image", "no alt text", "raw TeX", "TeX error", "MathJax missing"])
+    ('<script type="application/vnd.jupyter.widget-view+json">{"model_id": "bar", "version_major": 2, '
+     '"version_minor": 0}</script>', None, "1 stored widget view(s)"),
+    # myst-nb's default nb_ipywidgets_js, which an unset option would bring back
+    ('<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/require.min.js"></script>', None,
+     "widget manager script loaded"),
+], ids=["broken image", "no alt text", "raw TeX", "TeX error", "MathJax missing", "stored widget", "widget manager"])
 def test_the_checks_catch_a_broken_page(insert, drop, expected, site, tmp_path, browser):
     """The checks are real: each kind of breakage, made on purpose, is reported."""
     image = next((site / "_images").glob("*.png")).name

@@ -1,5 +1,6 @@
 """Colab versions (notebooks/colab/): generated, never stale, plain Markdown, solutions folded away;
-and the widget state every generated notebook needs to draw its stored progress bars.
+and the widget state every generated notebook needs to draw its stored widgets (the slider
+explorers; progress bars are text).
 
 Each check lives in ``notebook_checks.py`` and is also run on the notebook that
 the old tool wrote or the old launch button opened, to show that it fails there.

@@ -100,6 +100,23 @@ def test_compared_cells_have_only_stable_text_output(path: Path) -> None:
             assert output.get("name") != "stderr", f"cell {cell['execution_count']} writes to stderr: tag it {IGNORE_TAG}"
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_book_shows_no_stored_widget(path: Path) -> None:
+    """Progress is printed as text (``aecourse.train.fit`` uses ``tqdm.std``), and a widget's
+    output (the slider explorers) is tagged ``remove-output`` with a static figure after it:
+    the book serves no widget manager, so a widget view it would publish draws nothing."""
+    for cell in code_cells(load_notebook(path)):
+        if "remove-output" in tags(cell):
+            continue
+        shown = [o for o in cell["outputs"] if WIDGET_VIEW in o.get("data", {})]
+        assert not shown, (f"cell {cell['execution_count']} stores a widget the book would show: re-run the "
+                           f"notebook (make run-notebook NB=notebooks/{path.name}) for text progress, or tag "
+                           "the cell remove-output and draw a static figure after it (tag widget-static)")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_device_is_hard_coded(path: Path) -> None:
     """Only a cell tagged 'tutorial-flaw' may call .cuda(), to show it fail, and it must catch the error."""

@@ -263,3 +263,20 @@ def test_fit_calls_on_epoch_end_with_each_epoch_number_after_the_epoch():
 
     fit(counting_step, x, epochs=3, batch_size=10, progress=False, on_epoch_end=hook)
     assert seen == [(1, 2), (2, 4), (3, 6)]
+
+
+def test_fit_prints_text_progress_not_a_widget(capsys):
+    """The bar is plain text (tqdm.std, not tqdm.auto's widget) on stdout (a stored stderr stream
+    is drawn as an error in the book), so a stored run reads the same in the book, Jupyter and
+    Colab, and the book needs no widget manager to show it."""
+    import tqdm.std
+
+    import aecourse.train
+
+    assert aecourse.train.tqdm is tqdm.std.tqdm
+    _, _, step = _linear_setup()
+    fit(step, torch.randn(16, 4), epochs=2, batch_size=8)
+    shown = capsys.readouterr()
+    assert "epochs: 100%" in shown.out and "2/2" in shown.out and shown.err == ""
+    fit(step, torch.randn(16, 4), epochs=2, batch_size=8, progress=False)
+    assert capsys.readouterr().out == ""

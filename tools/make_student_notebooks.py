@@ -23,7 +23,8 @@ both marked as generated (notebook metadata ``aecourse.generated_from``):
 
 In both, exercise boxes, citations and links to book pages become plain
 Markdown (citations linked to the paper in the Colab version), and the widget
-state that the kept progress bars need is kept. A link cell (tag
+state that the kept widget outputs need is kept: the slider explorers' (their
+``remove-output`` tag hides them from the book only; progress bars are text). A link cell (tag
 ``exercise-links``) points each version at the other; the solved notebooks get
 theirs from this script too, so the URLs follow ``repository.url`` in
 ``_config.yml``.
@@ -276,7 +277,7 @@ def details(markdown: str, label: str) -> str:
 # -- widget state --------------------------------------------------------------------
 
 def widget_views(notebook: dict) -> list[str]:
-    """The model ids of every widget output (tqdm progress bars) in ``notebook``."""
+    """The model ids of every widget output (the slider explorers) in ``notebook``."""
     return [output["data"][WIDGET_VIEW]["model_id"] for cell in notebook["cells"]
             for output in cell.get("outputs", []) if WIDGET_VIEW in output.get("data", {})]
 
