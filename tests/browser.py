@@ -117,7 +117,7 @@ async () => {
   if (views) problems.push(`${views} stored widget view(s): the book draws no widgets`);
   for (const script of document.querySelectorAll("script[src]")) {
     const src = script.getAttribute("src");
-    if (/require(\.min)?\.js|embed-amd\.js|html-manager|jupyter-widgets/.test(src)) {
+    if (/require(\\.min)?\\.js|embed-amd\\.js|html-manager|jupyter-widgets/.test(src)) {
       problems.push(`widget manager script loaded: ${src}`);
     }
   }
