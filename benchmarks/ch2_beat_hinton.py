@@ -25,7 +25,7 @@ import time
 import torch
 from torch import nn
 
-from aecourse.data import load_mnist
+from aecourse.data import batches, load_mnist
 from aecourse.train import evaluating
 
 SIZES = [784, 1000, 500, 250, 30]  # Hinton & Salakhutdinov (2006), the MNIST autoencoder
@@ -70,9 +70,7 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
 
     def one_epoch(scheduler: torch.optim.lr_scheduler.LRScheduler | None) -> None:
-        order = torch.randperm(len(train.flat), generator=generator)
-        for start in range(0, len(order), args.batch_size):
-            batch = train.flat[order[start:start + args.batch_size]]
+        for (batch,) in batches(train.flat, batch_size=args.batch_size, generator=generator):
             loss = loss_fn(model(batch), batch)
             optimizer.zero_grad()
             loss.backward()
