@@ -1,6 +1,6 @@
 """Load-or-train: keep a trained model's weights small, shipped with the package.
 
-A CPU reader should see chapter 4's trained VAE in seconds, not after a
+A CPU reader should see chapter 5's trained VAE in seconds, not after a
 quarter of an hour of training. The checkpoint is a plain ``state_dict`` plus
 a few lists and numbers (the training history), saved with ``torch.save`` and
 read back with ``torch.load(..., weights_only=True)``, which refuses to run

@@ -1,4 +1,4 @@
-"""An honest likelihood for a VAE: importance-sampled estimates of log p(x) (chapter 4).
+"""An honest likelihood for a VAE: importance-sampled estimates of log p(x) (chapter 5).
 
 The ELBO a VAE is trained on is a *lower bound* on log p(x), lower by
 KL(q(z|x) || p(z|x)), so comparing models by their ELBOs compares bounds whose
@@ -107,7 +107,7 @@ def iwae_log_likelihood(encode: Encode, log_likelihood: LogLikelihood, x: Tensor
 
 def vae_log_likelihood(model: nn.Module, x: Tensor, k: int = 5000, *, chunk: int = 50, batch_size: int = 20,
                        generator: torch.Generator | None = None) -> Tensor:
-    """``L_k`` per image (nats, shape ``(n,)``) for a model shaped like chapter 4's ``ConvVAE``.
+    """``L_k`` per image (nats, shape ``(n,)``) for a model shaped like chapter 5's ``ConvVAE``.
 
     ``model.encode(x)`` returns ``(mu, logvar)`` and ``model.decode(z)`` returns logits
     of ``x``'s shape; the pixels are Bernoulli (so ``x`` should be binary: see

@@ -21,8 +21,8 @@ class RunSize:
     ``train_size``/``test_size`` of ``None`` mean the whole MNIST split;
     ``study_epochs`` is the budget of a chapter's side studies, runs that compare
     settings against each other rather than reach the chapter's quality (chapter 2's
-    loss and bottleneck studies, chapter 4's 2-D models); ``sweep_epochs`` the budget
-    of each run in a sweep over one setting (chapter 4's values of beta).
+    loss and bottleneck studies, chapter 5's 2-D models); ``sweep_epochs`` the budget
+    of each run in a sweep over one setting (chapter 5's values of beta).
     """
 
     epochs: int
@@ -41,8 +41,8 @@ _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
     ),
     # ch3: the seed's own recipe is 5 epochs; every comparison uses it.
     "ch3": (RunSize(epochs=5), RunSize(epochs=1, train_size=3_000, test_size=500)),
-    # ch4: the tutorial's 15 epochs; the 2-D models 5; each beta run 2.
-    "ch4": (
+    # ch5: the tutorial's 15 epochs; the 2-D models 5; each beta run 2.
+    "ch5": (
         RunSize(epochs=15, study_epochs=5, sweep_epochs=2),
         RunSize(epochs=1, train_size=1_000, test_size=500, study_epochs=1, sweep_epochs=1),
     ),

@@ -1,4 +1,4 @@
-"""Reference pieces of a variational autoencoder (chapter 4).
+"""Reference pieces of a variational autoencoder (chapter 5).
 
 The notebook writes these itself, as exercises; the versions here are what
 the checks compare against, what the benchmark script trains with, and what

@@ -56,7 +56,7 @@ def test_every_solution_folds_away(html: Path, notebook: Path) -> None:
 def test_every_inline_script_appears_once(html: Path) -> None:
     """sphinx-thebe and sphinx-togglebutton register theirs twice; book/_ext/unique_scripts.py
     drops the repeat, which otherwise throws "THEBE_JS_URL has already been declared"."""
-    for page in [html / "book" / "intro.html", html / "notebooks" / "04_conv_vae.html"]:
+    for page in [html / "book" / "intro.html", html / "notebooks" / "05_conv_vae.html"]:
         inline = re.findall(r"<script>(.*?)</script>", page.read_text(), flags=re.DOTALL)
         assert inline and len(inline) == len(set(inline)), page.name
 

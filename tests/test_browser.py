@@ -179,14 +179,14 @@ def test_each_diagram_is_drawn_with_its_alt_text(name, base_url, page):
 
 
 def break_page(site: Path, tmp_path: Path, insert: str, drop: str | None = None) -> Path:
-    """A copy of chapter 4's page among links to the real site's files, with ``insert`` added."""
+    """A copy of chapter 5's page among links to the real site's files, with ``insert`` added."""
     for entry in site.iterdir():
         if entry.name != "notebooks":
             (tmp_path / entry.name).symlink_to(entry)
     (tmp_path / "notebooks").mkdir()
     for entry in (site / "notebooks").iterdir():
         (tmp_path / "notebooks" / entry.name).symlink_to(entry)
-    html = (site / "notebooks" / "04_conv_vae.html").read_text()
+    html = (site / "notebooks" / "05_conv_vae.html").read_text()
     if drop:
         assert drop in html
         html = html.replace(drop, "")
@@ -213,7 +213,7 @@ def test_the_checks_catch_a_broken_page(insert, drop, expected, site, tmp_path, 
     """The checks are real: each kind of breakage, made on purpose, is reported."""
     image = next((site / "_images").glob("*.png")).name
     if drop:  # cut the whole <script ...></script> tag that loads MathJax
-        html = (site / "notebooks" / "04_conv_vae.html").read_text()
+        html = (site / "notebooks" / "05_conv_vae.html").read_text()
         drop = re.search(re.escape(drop) + r"[^>]*></script>", html).group(0)
     broken = break_page(site, tmp_path, insert.replace("{image}", image), drop)
     page = browser.new_page()

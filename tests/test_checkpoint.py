@@ -71,24 +71,24 @@ def own_cache(tmp_path, monkeypatch):
 def test_needs_training_only_in_fast_mode_on_request_or_without_a_copy(own_cache, monkeypatch):
     from aecourse.checkpoint import needs_training
 
-    assert not needs_training("ch4_conv_vae.pt"), "the shipped copy is enough"
+    assert not needs_training("ch5_conv_vae.pt"), "the shipped copy is enough"
     assert needs_training("no_such_model.pt")
     monkeypatch.setenv("AECOURSE_RETRAIN", "1")
-    assert needs_training("ch4_conv_vae.pt")
+    assert needs_training("ch5_conv_vae.pt")
     monkeypatch.delenv("AECOURSE_RETRAIN")
     monkeypatch.setenv("AECOURSE_FAST", "1")
-    assert needs_training("ch4_conv_vae.pt"), "fast mode trains its own tiny model and never keeps it"
+    assert needs_training("ch5_conv_vae.pt"), "fast mode trains its own tiny model and never keeps it"
 
 
 def test_a_readers_training_goes_to_their_cache_and_is_found_first(own_cache):
     from aecourse.checkpoint import bundled_checkpoint, checkpoint_origin, find_checkpoint, trained_checkpoint
 
-    assert find_checkpoint("ch4_conv_vae.pt") == bundled_checkpoint("ch4_conv_vae.pt")
-    assert "shipped with aecourse" in checkpoint_origin(find_checkpoint("ch4_conv_vae.pt"))
-    target = trained_checkpoint("ch4_conv_vae.pt")
+    assert find_checkpoint("ch5_conv_vae.pt") == bundled_checkpoint("ch5_conv_vae.pt")
+    assert "shipped with aecourse" in checkpoint_origin(find_checkpoint("ch5_conv_vae.pt"))
+    target = trained_checkpoint("ch5_conv_vae.pt")
     assert target.parent == own_cache
     save_checkpoint(target, small())
-    assert find_checkpoint("ch4_conv_vae.pt") == target, "a model the reader retrained is the one they get back"
+    assert find_checkpoint("ch5_conv_vae.pt") == target, "a model the reader retrained is the one they get back"
     assert "your own" in checkpoint_origin(target) and str(own_cache) in checkpoint_origin(target)
     assert find_checkpoint("no_such_model.pt") is None
 
@@ -100,7 +100,7 @@ def test_nothing_is_ever_written_into_the_package(own_cache):
 
     package = Path(aecourse.__file__).resolve().parent
     before = {p: p.stat().st_mtime_ns for p in package.rglob("*") if p.is_file()}
-    for path in (bundled_checkpoint("ch4_conv_vae.pt"), package / "checkpoints" / "new.pt",
+    for path in (bundled_checkpoint("ch5_conv_vae.pt"), package / "checkpoints" / "new.pt",
                  package / "checkpoints" / ".." / "x.pt"):
         with pytest.raises(CheckpointError, match="inside the aecourse package"):
             save_checkpoint(path, small())

@@ -42,7 +42,7 @@ def small_autoencoder(k: int = 4) -> nn.Module:
 
 
 class TinyVAE(nn.Module):
-    """Returns ``(logits, mu, logvar)`` like chapter 4's model, with a BatchNorm to exercise eval()."""
+    """Returns ``(logits, mu, logvar)`` like chapter 5's model, with a BatchNorm to exercise eval()."""
 
     def __init__(self, latent_dim: int = 2) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ need it. ``tools/`` is not a package; a user puts it on ``sys.path``:
     sys.path.insert(0, str(ROOT / "tools"))
     from notebook_code import from_notebook
 
-    ConvVAE = from_notebook("04_conv_vae", "ConvVAE",
+    ConvVAE = from_notebook("05_conv_vae", "ConvVAE",
                             namespace={"torch": torch, "nn": nn, "reparameterize": reparameterize})
 """
 
@@ -39,7 +39,7 @@ class NotebookCellError(RuntimeError):
 
 
 def notebook_path(notebook: str | Path) -> Path:
-    """The chapter notebook ``notebook`` names: a stem (``"04_conv_vae"``), a file name, or a path.
+    """The chapter notebook ``notebook`` names: a stem (``"05_conv_vae"``), a file name, or a path.
     Raises :class:`FileNotFoundError`, listing the chapters there are, when there is none."""
     path = Path(notebook)
     if not path.suffix:

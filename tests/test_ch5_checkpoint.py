@@ -1,4 +1,4 @@
-"""The checkpoints kept for chapter 4 fit the model the notebook defines.
+"""The checkpoints kept for chapter 5 fit the model the notebook defines.
 
 The model's class lives in the notebook, where students read it; this test
 executes that very cell (tagged ``export``, see ``tools/notebook_code.py``), so
@@ -21,15 +21,15 @@ from notebook_code import from_notebook  # noqa: E402
 
 
 def notebook_namespace() -> dict:
-    """What chapter 4's exported cells use and do not import themselves."""
+    """What chapter 5's exported cells use and do not import themselves."""
     return {"torch": torch, "nn": torch.nn, "F": F, "reparameterize": reparameterize}
 
 
 def notebook_model_class():
-    return from_notebook("04_conv_vae", "ConvVAE", namespace=notebook_namespace())
+    return from_notebook("05_conv_vae", "ConvVAE", namespace=notebook_namespace())
 
 
-@pytest.mark.parametrize(("name", "latent_dim"), [("ch4_conv_vae.pt", 32), ("ch4_conv_vae_2d.pt", 2)])
+@pytest.mark.parametrize(("name", "latent_dim"), [("ch5_conv_vae.pt", 32), ("ch5_conv_vae_2d.pt", 2)])
 def test_kept_checkpoint_loads_into_the_notebooks_model(name, latent_dim):
     model = notebook_model_class()(latent_dim=latent_dim)
     extra = load_checkpoint(bundled_checkpoint(name), model)
@@ -42,7 +42,7 @@ def test_kept_checkpoint_loads_into_the_notebooks_model(name, latent_dim):
     assert logits.shape == (4, 1, 28, 28) and mu.shape == (4, latent_dim)
 
 
-@pytest.mark.parametrize(("name", "latent_dim"), [("ch4_conv_vae.pt", 32), ("ch4_conv_vae_2d.pt", 2)])
+@pytest.mark.parametrize(("name", "latent_dim"), [("ch5_conv_vae.pt", 32), ("ch5_conv_vae_2d.pt", 2)])
 def test_shipped_weights_reproduce_their_stored_test_score(name, latent_dim, use_mnist):
     """The shipped weights, evaluated on the 10,000 test digits now, score what training stored.
 
@@ -72,12 +72,12 @@ def test_shipped_weights_reproduce_their_stored_test_score(name, latent_dim, use
 
 
 def test_kept_checkpoint_is_small():
-    assert bundled_checkpoint("ch4_conv_vae.pt").stat().st_size < 6_000_000
+    assert bundled_checkpoint("ch5_conv_vae.pt").stat().st_size < 6_000_000
 
 
 def test_a_name_no_cell_defines_is_a_clear_error():
     with pytest.raises(LookupError, match="defines NoSuchModel"):
-        from_notebook("04_conv_vae", "NoSuchModel", namespace={})
+        from_notebook("05_conv_vae", "NoSuchModel", namespace={})
 
 
 def test_the_plain_2d_autoencoder_reproduces_its_stored_test_score(use_mnist):
@@ -86,8 +86,8 @@ def test_the_plain_2d_autoencoder_reproduces_its_stored_test_score(use_mnist):
     so up to float32 summation order)."""
     from aecourse.data import load_mnist
 
-    model = from_notebook("04_conv_vae", "ConvAE", namespace=notebook_namespace())(latent_dim=2)
-    stored = load_checkpoint(bundled_checkpoint("ch4_conv_ae_2d.pt"), model)["curves"]["reconstruction"][-1]
+    model = from_notebook("05_conv_vae", "ConvAE", namespace=notebook_namespace())(latent_dim=2)
+    stored = load_checkpoint(bundled_checkpoint("ch5_conv_ae_2d.pt"), model)["curves"]["reconstruction"][-1]
     test = load_mnist(train=False)
     model.eval()
     with torch.no_grad():

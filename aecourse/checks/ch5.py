@@ -1,4 +1,4 @@
-"""Checks for chapter 4: the variational autoencoder."""
+"""Checks for chapter 5: the variational autoencoder."""
 
 from __future__ import annotations
 

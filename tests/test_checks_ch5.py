@@ -1,4 +1,4 @@
-"""Chapter 4 checks: each passes a correct answer and rejects typical wrong ones with a hint."""
+"""Chapter 5 checks: each passes a correct answer and rejects typical wrong ones with a hint."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aecourse.checks import ch4
+from aecourse.checks import ch5
 from verdicts import assert_accepted, assert_rejected
 
 
@@ -15,20 +15,20 @@ def good_reparameterize(mu, logvar):
 
 
 def test_reparameterize_accepts_the_solution():
-    assert_accepted(ch4.reparameterize(good_reparameterize))
+    assert_accepted(ch5.reparameterize(good_reparameterize))
 
 
 def test_reparameterize_rejects_std_as_variance():
-    assert_rejected(ch4.reparameterize(lambda mu, logvar: mu + torch.exp(logvar) * torch.randn_like(mu)), "sigma = exp(logvar / 2)")
+    assert_rejected(ch5.reparameterize(lambda mu, logvar: mu + torch.exp(logvar) * torch.randn_like(mu)), "sigma = exp(logvar / 2)")
 
 
 def test_reparameterize_rejects_no_noise():
-    assert_rejected(ch4.reparameterize(lambda mu, logvar: mu), "noise")
+    assert_rejected(ch5.reparameterize(lambda mu, logvar: mu), "noise")
 
 
 def test_reparameterize_rejects_sampling_without_a_path_for_gradients():
     detached = lambda mu, logvar: torch.normal(mu.detach(), torch.exp(0.5 * logvar.detach()))  # noqa: E731
-    assert_rejected(ch4.reparameterize(detached), "gradient")
+    assert_rejected(ch5.reparameterize(detached), "gradient")
 
 
 def good_kl(mu, logvar):
@@ -36,18 +36,18 @@ def good_kl(mu, logvar):
 
 
 def test_kl_accepts_the_solution():
-    assert_accepted(ch4.kl_divergence(good_kl))
+    assert_accepted(ch5.kl_divergence(good_kl))
 
 
 def test_kl_rejects_flipped_sign_and_mean():
-    flipped = ch4.kl_divergence(lambda mu, logvar: 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()))
+    flipped = ch5.kl_divergence(lambda mu, logvar: 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()))
     assert not flipped.passed and "sign" in flipped.message
-    mean = ch4.kl_divergence(lambda mu, logvar: -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp()))
+    mean = ch5.kl_divergence(lambda mu, logvar: -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp()))
     assert not mean.passed and "sum" in mean.message
 
 
 def test_kl_rejects_logvar_read_as_sigma():
-    result = ch4.kl_divergence(lambda mu, s: 0.5 * torch.sum(mu**2 + s**2 - 1 - torch.log(s**2 + 1e-12)))
+    result = ch5.kl_divergence(lambda mu, s: 0.5 * torch.sum(mu**2 + s**2 - 1 - torch.log(s**2 + 1e-12)))
     assert not result.passed
 
 
@@ -56,15 +56,15 @@ def good_loss(logits, x, mu, logvar, beta=1.0):
 
 
 def test_loss_accepts_the_solution():
-    assert_accepted(ch4.vae_loss(good_loss))
+    assert_accepted(ch5.vae_loss(good_loss))
 
 
 def test_loss_names_probabilities_and_missing_beta_and_mean():
-    probs = ch4.vae_loss(lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy(torch.sigmoid(l), x, reduction="sum") + beta * good_kl(mu, lv))
+    probs = ch5.vae_loss(lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy(torch.sigmoid(l), x, reduction="sum") + beta * good_kl(mu, lv))
     assert not probs.passed and "with_logits" in probs.message
-    no_beta = ch4.vae_loss(lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu, lv))
+    no_beta = ch5.vae_loss(lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu, lv))
     assert not no_beta.passed and "beta" in no_beta.message
-    mean = ch4.vae_loss(lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy_with_logits(l, x) + beta * good_kl(mu, lv))
+    mean = ch5.vae_loss(lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy_with_logits(l, x) + beta * good_kl(mu, lv))
     assert not mean.passed and "reduction='sum'" in mean.message
 
 
@@ -76,7 +76,7 @@ def good_sampler(model, n):
 
 
 def test_sampler_accepts_the_solution():
-    assert_accepted(ch4.sample_prior(good_sampler))
+    assert_accepted(ch5.sample_prior(good_sampler))
 
 
 def test_sampler_rejects_train_mode_logits_and_wrong_prior():
@@ -84,21 +84,21 @@ def test_sampler_rejects_train_mode_logits_and_wrong_prior():
     def train_mode(model, n):
         return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim)))
 
-    assert "eval" in ch4.sample_prior(train_mode).message
+    assert "eval" in ch5.sample_prior(train_mode).message
 
     @torch.no_grad()
     def logits(model, n):
         model.eval()
         return model.decode(torch.randn(n, model.latent_dim))
 
-    assert "sigmoid" in ch4.sample_prior(logits).message
+    assert "sigmoid" in ch5.sample_prior(logits).message
 
     @torch.no_grad()
     def uniform(model, n):
         model.eval()
         return torch.sigmoid(model.decode(torch.rand(n, model.latent_dim)))
 
-    assert "N(0, I)" in ch4.sample_prior(uniform).message
+    assert "N(0, I)" in ch5.sample_prior(uniform).message
 
 
 def test_sampler_rejects_a_graph():
@@ -106,7 +106,7 @@ def test_sampler_rejects_a_graph():
         model.eval()
         return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim)))
 
-    assert_rejected(ch4.sample_prior(with_grad), "no_grad")
+    assert_rejected(ch5.sample_prior(with_grad), "no_grad")
 
 
 # -- answers a student could write: correct ones written differently, and wrong ones --
@@ -119,7 +119,7 @@ def test_reparameterize_accepts_correct_variants():
         lambda mu, logvar: mu + torch.sqrt(torch.exp(logvar)) * torch.normal(0.0, 1.0, size=mu.shape, device=mu.device),
     ]
     for answer in variants:
-        assert_accepted(ch4.reparameterize(answer))
+        assert_accepted(ch5.reparameterize(answer))
 
 
 def test_reparameterize_rejects_shared_reseeded_and_cut_noise():
@@ -137,7 +137,7 @@ def test_reparameterize_rejects_shared_reseeded_and_cut_noise():
         "sigma = exp(logvar / 2)": lambda mu, logvar: mu + torch.exp(logvar) * torch.randn_like(mu),
     }
     for expected, answer in cases.items():
-        assert_rejected(ch4.reparameterize(answer), expected)
+        assert_rejected(ch5.reparameterize(answer), expected)
 
 
 def test_kl_accepts_correct_variants():
@@ -148,7 +148,7 @@ def test_kl_accepts_correct_variants():
         lambda mu, logvar: (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).sum(dim=1).sum(),
     ]
     for answer in variants:
-        assert_accepted(ch4.kl_divergence(answer))
+        assert_accepted(ch5.kl_divergence(answer))
 
 
 def test_kl_rejects_detached_item_per_image_and_half_formulas():
@@ -166,7 +166,7 @@ def test_kl_rejects_detached_item_per_image_and_half_formulas():
         "does not reach both mu and logvar": lambda mu, logvar: formula(mu.detach(), logvar) + 0 * mu.sum(),
     }
     for expected, answer in cases.items():
-        assert_rejected(ch4.kl_divergence(answer), expected)
+        assert_rejected(ch5.kl_divergence(answer), expected)
 
 
 def test_loss_accepts_a_variant_that_returns_its_parts():
@@ -176,7 +176,7 @@ def test_loss_accepts_a_variant_that_returns_its_parts():
             torch.distributions.Normal(mu, (0.5 * logvar).exp()), torch.distributions.Normal(0.0, 1.0)).sum()
         return reconstruction + beta * kl, reconstruction, kl
 
-    assert_accepted(ch4.vae_loss(with_parts))
+    assert_accepted(ch5.vae_loss(with_parts))
 
 
 def test_loss_rejects_swapped_detached_item_and_no_default_beta():
@@ -188,7 +188,7 @@ def test_loss_rejects_swapped_detached_item_and_no_default_beta():
         "does not reach": lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu.detach(), lv, beta) + 0 * mu.sum(),
     }
     for expected, answer in cases.items():
-        assert_rejected(ch4.vae_loss(answer), expected)
+        assert_rejected(ch5.vae_loss(answer), expected)
 
 
 def test_sampler_accepts_inference_mode_chunks_and_a_device_variable():
@@ -212,7 +212,7 @@ def test_sampler_accepts_inference_mode_chunks_and_a_device_variable():
             return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim, device=device)))
 
     for answer in (inference, chunked, on_models_device):
-        assert_accepted(ch4.sample_prior(answer))
+        assert_accepted(ch5.sample_prior(answer))
 
 
 def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
@@ -241,18 +241,18 @@ def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
     cases = {"for n = 7": fixed_n, "correlated": shared, "sigmoid once": double_sigmoid,
              "return images of shape (4000, 1, 28, 28)": last_chunk_only}
     for expected, answer in cases.items():
-        assert_rejected(ch4.sample_prior(answer), expected)
+        assert_rejected(ch5.sample_prior(answer), expected)
 
 
 # -- device faults: CPU tensors that a GPU runtime would refuse to mix -------------------
 
 @pytest.mark.parametrize("check, answer", [
-    (ch4.reparameterize, lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape)),
-    (ch4.reparameterize, lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.normal(0.0, 1.0, size=mu.shape)),
-    (ch4.kl_divergence, lambda mu, logvar: 0.5 * torch.sum(mu**2 + logvar.exp() - torch.ones(mu.shape) - logvar)),
-    (ch4.vae_loss, lambda logits, x, mu, logvar, beta=1.0: F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+    (ch5.reparameterize, lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape)),
+    (ch5.reparameterize, lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.normal(0.0, 1.0, size=mu.shape)),
+    (ch5.kl_divergence, lambda mu, logvar: 0.5 * torch.sum(mu**2 + logvar.exp() - torch.ones(mu.shape) - logvar)),
+    (ch5.vae_loss, lambda logits, x, mu, logvar, beta=1.0: F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
      + beta * 0.5 * torch.sum(mu**2 + logvar.exp() - torch.ones(mu.shape) - logvar)),
-    (ch4.sample_prior, torch.no_grad()(lambda model, n: model.eval() and None
+    (ch5.sample_prior, torch.no_grad()(lambda model, n: model.eval() and None
                                        or torch.sigmoid(model.decode(torch.randn(n, model.latent_dim))))),
 ], ids=["randn", "normal", "kl-ones", "loss-ones", "prior-randn"])
 def test_answers_that_make_cpu_tensors_are_rejected_on_any_machine(check, answer):
@@ -268,7 +268,7 @@ def test_kl_accepts_a_scalar_constant_and_other_closed_forms():
         lambda mu, logvar: (0.5 * (mu.square() + logvar.exp()) - 0.5 - 0.5 * logvar).sum(dim=1).sum(),
     ]
     for answer in variants:
-        assert_accepted(ch4.kl_divergence(answer))
+        assert_accepted(ch5.kl_divergence(answer))
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -280,7 +280,7 @@ def test_kl_accepts_a_scalar_constant_and_other_closed_forms():
     (lambda mu, lv: 0.5 * torch.sum((mu**2 + 1) / lv.exp() - 1 + lv), "other direction"),
 ], ids=["log-sigma", "no-mu", "no-minus-one", "no-half", "sigma-not-variance", "reverse-kl"])
 def test_kl_derivation_slips_are_named(answer, words):
-    assert_rejected(ch4.kl_divergence(answer), words)
+    assert_rejected(ch5.kl_divergence(answer), words)
 
 
 # -- the active latent dimensions -------------------------------------------------------
@@ -292,7 +292,7 @@ def test_kl_derivation_slips_are_named(answer, words):
     lambda mu: torch.where(((mu - mu.mean(0)) ** 2).mean(0) > 0.01)[0].tolist(),
 ], ids=["indices", "mask", "list-population-variance", "by-hand"])
 def test_active_dims_accepts(answer):
-    assert_accepted(ch4.active_dims(answer))
+    assert_accepted(ch5.active_dims(answer))
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -305,7 +305,7 @@ def test_active_dims_accepts(answer):
     (lambda mu: (mu.var(dim=0) > torch.full((mu.shape[1],), 0.01)).nonzero().flatten(), "two devices"),
 ], ids=["wrong-axis", "mean", "std", "inverted", "variances", "threshold", "cpu-tensor"])
 def test_active_dims_rejects(answer, words):
-    assert_rejected(ch4.active_dims(answer), words)
+    assert_rejected(ch5.active_dims(answer), words)
 
 
 def test_checks_leave_numpy_and_python_random_streams_alone():
@@ -350,7 +350,7 @@ def test_worst_digits_and_active_dims_accept_other_shapes_of_the_same_answer():
         assert_accepted(ch2.worst_digits(answer))
     for answer in (lambda mu: (mu.var(0) > 0.01).cpu().numpy(), lambda mu: list((mu.var(0) > 0.01).numpy()),
                    lambda mu: torch.where(mu.var(0) > 0.01)):
-        assert_accepted(ch4.active_dims(answer))
+        assert_accepted(ch5.active_dims(answer))
 
 
 def test_worst_digits_names_a_skipped_partial_batch():
@@ -371,7 +371,7 @@ def test_kl_whose_graph_breaks_in_backward_is_the_answers_fault():
         t.add_(mu**2).sub_(1).sub_(logvar)  # exp saved its output for backward, and this changes it
         return t.sum() / 2
 
-    result = ch4.kl_divergence(in_place)
+    result = ch5.kl_divergence(in_place)
     assert not result.passed
     assert "in-place" in result.message and "check may be at fault" not in result.message
 
@@ -437,7 +437,7 @@ def iw_in_chunks_with_distributions(model, x, k, chunk=64):
     iw_answer(lambda a, b, c, k: (torch.logsumexp(a + b - c, dim=0) - torch.log(torch.tensor(float(k)))).tolist()),
 ], ids=["logsumexp", "max-by-hand", "chunks-distributions-per-image", "list-of-numbers"])
 def test_importance_log_likelihood_accepts(answer):
-    assert_accepted(ch4.importance_log_likelihood(answer))
+    assert_accepted(ch5.importance_log_likelihood(answer))
 
 
 def iw_from_prior(model, x, k):
@@ -478,7 +478,7 @@ def iw_with_a_graph(model, x, k):
 ], ids=["naive-mean-of-exp", "no-log-k", "no-log-k-says-why", "prior-samples", "no-log-q", "no-log-prior", "elbo",
         "one-sample", "train-mode", "graph", "mean-over-images", "wrong-axis"])
 def test_importance_log_likelihood_rejects(answer, words):
-    assert_rejected(ch4.importance_log_likelihood(answer), words)
+    assert_rejected(ch5.importance_log_likelihood(answer), words)
 
 
 def test_importance_log_likelihood_rejects_noise_made_on_the_cpu():
@@ -488,4 +488,4 @@ def test_importance_log_likelihood_rejects_noise_made_on_the_cpu():
             a, b, c = iw_terms(model, x, k, device_of_noise=False)
             return torch.logsumexp(a + b - c, 0) - math.log(k)
 
-    assert_rejected(ch4.importance_log_likelihood(cpu_noise), "two devices")
+    assert_rejected(ch5.importance_log_likelihood(cpu_noise), "two devices")

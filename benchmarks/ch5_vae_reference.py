@@ -1,13 +1,13 @@
-"""Chapter 4's conv VAE against the usual reference, trained side by side.
+"""Chapter 5's conv VAE against the usual reference, trained side by side.
 
 The reference is pytorch/examples' MLP VAE (784-400-20, ReLU, Adam 1e-3,
 batch 128, BCE summed + KL, continuous [0, 1] targets), written out here.
 Both train on the same 60,000 images for the same number of epochs; the test
 loss is the negative ELBO per test image in nats (one z sample, eval mode).
 
-    AECOURSE_DATA=../shared/data .venv/bin/python benchmarks/ch4_vae_reference.py [epochs]
+    AECOURSE_DATA=../shared/data .venv/bin/python benchmarks/ch5_vae_reference.py [epochs]
 
-Its output is kept in ``benchmarks/ch4_vae_reference.txt``.
+Its output is kept in ``benchmarks/ch5_vae_reference.txt``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tools"))  # tools/ is not a package
 from notebook_code import from_notebook  # noqa: E402
 
 ConvVAE = from_notebook(  # the chapter's model, from the cell the book shows (tagged export)
-    "04_conv_vae", "ConvVAE", namespace={"torch": torch, "nn": nn, "reparameterize": reparameterize},
+    "05_conv_vae", "ConvVAE", namespace={"torch": torch, "nn": nn, "reparameterize": reparameterize},
 )
 
 
