@@ -145,3 +145,17 @@ def show_latent_grid(
     with evaluating(decoder):
         images = decoder(grid.to(device))
     return show_images(images, nrow=n, title=title, ax=ax)
+
+
+def show_filters(weights: Tensor, *, nrow: int = 10, title: str | None = None, ax: Axes | None = None) -> Axes:
+    """Rows of a first layer's weights, ``(units, 784)``, as 28x28 images.
+
+    Weights have no fixed range, so each filter is scaled on its own so that zero is
+    mid-grey and its largest magnitude is black or white: the pattern shows, whatever
+    the unit's overall size (which an L2 penalty, for one, changes a hundredfold).
+    """
+    w = weights.detach().to("cpu", torch.float32)
+    if w.ndim != 2 or w.shape[1] != IMAGE_SIDE * IMAGE_SIDE:
+        raise ValueError(f"expected one filter of 784 weights per row, got shape {tuple(w.shape)}")
+    scale = w.abs().amax(dim=1, keepdim=True).clamp_min(torch.finfo(w.dtype).tiny)
+    return show_images(0.5 + 0.5 * w / scale, nrow=nrow, title=title, ax=ax)

@@ -41,6 +41,12 @@ _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
     ),
     # ch3: the seed's own recipe is 5 epochs; every comparison uses it.
     "ch3": (RunSize(epochs=5), RunSize(epochs=1, train_size=3_000, test_size=500)),
+    # ch4: the conv and fully connected models 10 epochs (3 seeds each); the overcomplete
+    # denoising and sparse models 5 epochs each.
+    "ch4": (
+        RunSize(epochs=10, study_epochs=5),
+        RunSize(epochs=1, train_size=2_000, test_size=1_000, study_epochs=1),
+    ),
     # ch5: the tutorial's 15 epochs; the 2-D models 5; each beta run 2.
     "ch5": (
         RunSize(epochs=15, study_epochs=5, sweep_epochs=2),

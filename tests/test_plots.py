@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from aecourse import plots
 from aecourse.plots import plot_losses, show_images, show_reconstructions
 
 CELL = 28 + 2  # one image plus make_grid's padding
@@ -88,3 +89,21 @@ def test_plot_losses_single_curve():
     assert ax.get_legend() is None
     assert ax.get_yscale() == "linear"
     assert ax.get_xlabel() == "step"
+
+
+def test_show_filters_puts_zero_at_mid_grey_and_scales_each_filter_alone():
+    weights = torch.zeros(2, 784)
+    weights[0, 0], weights[0, 1] = 1.0, -1.0  # a strong filter
+    weights[1, 0] = 1e-4  # a filter 10,000 times weaker, which must show as strongly
+    ax = plots.show_filters(weights, nrow=2)
+    grid = ax.get_images()[0].get_array()
+    # make_grid pads by 2 pixels; filter 0 starts at (2, 2), filter 1 at (2, 32)
+    assert grid[2, 2] == pytest.approx(1.0) and grid[2, 3] == pytest.approx(0.0)
+    assert grid[2, 32] == pytest.approx(1.0), "a weak filter is scaled to its own maximum"
+    assert grid[10, 10] == pytest.approx(0.5), "zero weight is mid-grey"
+    plt.close("all")
+
+
+def test_show_filters_wants_784_weights_a_row():
+    with pytest.raises(ValueError, match="784 weights"):
+        plots.show_filters(torch.zeros(3, 100))

@@ -1,0 +1,763 @@
+"""Checks for chapter 4: convolutional, denoising and sparse autoencoders."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from aecourse.anomaly import add_defects, detection_auc
+from aecourse.checks.core import Wrong, backpropagate, check_device, exercise_check, is_device_mismatch, probe_devices
+from aecourse.device import cpu_float64
+
+# -- the size of a convolution's output -------------------------------------------------
+
+# The grid every answer is judged on, and the settings shown first when one is wrong:
+# the chapter's own layers, so that a message speaks of sizes the student has seen.
+_SIZES, _KERNELS, _STRIDES, _PADDINGS = range(1, 41), range(1, 8), range(1, 5), range(4)
+_SHOWCASE = ((28, 3, 2, 1), (28, 3, 1, 1), (28, 4, 2, 1), (7, 3, 2, 1), (28, 5, 1, 0), (28, 3, 2, 0), (27, 4, 3, 0))
+
+
+@functools.lru_cache(maxsize=1)
+def _conv_sides() -> dict[tuple[int, int, int, int], int]:
+    """``(size, kernel, stride, padding) -> side``, as ``nn.Conv2d`` really outputs it, wherever
+    the output has at least one pixel: measured, so the check holds the answer to PyTorch,
+    not to a formula of its own. On the ``meta`` device PyTorch works out the output's
+    shape with the same rules and computes nothing: 4,344 layers in a fraction of a second."""
+    sides = {}
+    with torch.no_grad():
+        for kernel in _KERNELS:
+            for stride in _STRIDES:
+                for padding in _PADDINGS:
+                    layer = nn.Conv2d(1, 1, kernel, stride, padding, bias=False, device="meta")
+                    for size in _SIZES:
+                        if size + 2 * padding >= kernel:
+                            image = torch.empty(1, 1, size, size, device="meta")
+                            sides[(size, kernel, stride, padding)] = int(layer(image).shape[-1])
+    return sides
+
+
+def _read_size(got: object) -> tuple[int | None, float | None]:
+    """``(n, None)`` for an integer answer (an int, a NumPy integer, a one-element integer
+    tensor or array); ``(None, x)`` for a real number that is not of an integer type
+    (14.0, a float tensor); ``(None, None)`` for anything else, a bool included."""
+    if isinstance(got, (bool, np.bool_)):
+        return None, None
+    if isinstance(got, (int, np.integer)):
+        return int(got), None
+    if isinstance(got, (float, np.floating)):
+        return None, float(got)
+    if (isinstance(got, Tensor) and got.numel() == 1) or (isinstance(got, np.ndarray) and got.size == 1):
+        kind = str(got.dtype)
+        if "bool" in kind or "complex" in kind:
+            return None, None
+        if "float" in kind:
+            return None, float(got.item())
+        return int(got.item()), None
+    return None, None
+
+
+def _setting(case: tuple[int, int, int, int]) -> str:
+    size, kernel, stride, padding = case
+    return f"size {size}, kernel {kernel}, stride {stride}, padding {padding}"
+
+
+@exercise_check("the size of a convolution's output")
+def conv_output_size(answer: Callable[..., int], *, device: torch.device | str | None = None) -> str:
+    """``answer(size, kernel, stride=1, padding=0)``: the side of ``nn.Conv2d``'s output,
+    ``(size + 2 * padding - kernel) // stride + 1``, as an int.
+
+    Judged against what ``nn.Conv2d`` outputs on every setting of a grid (sizes 1 to 40,
+    kernels 1 to 7, strides 1 to 4, paddings 0 to 3, wherever the output is not empty):
+    any correct way passes, ``//``, ``math.floor``, ``int()`` of a non-negative quotient,
+    or a Conv2d built and measured. The sides are plain arithmetic, the same on every
+    device: ``device`` is accepted, like every check's, and not needed.
+    """
+    del device  # nothing here runs on a device: sizes are integers
+    sides = _conv_sides()
+    try:
+        first = answer(28, 3)
+    except TypeError as error:
+        if "positional argument" in str(error):
+            raise Wrong("give stride a default of 1 and padding a default of 0, "
+                        "conv_output_size(size, kernel, stride=1, padding=0): the chapter calls "
+                        "conv_output_size(28, 3) for a layer with the defaults of nn.Conv2d.") from None
+        raise
+    if _read_size(first) == (None, None):
+        raise Wrong(f"return the side as an int; for size 28 and kernel 3 your answer returned {first!r} "
+                    f"(a {type(first).__name__}).")
+    got: dict[tuple[int, int, int, int], int | float] = {}
+    floats = []
+    for case in sides:
+        raw = answer(*case)
+        whole, real = _read_size(raw)
+        if whole is None and real is None:
+            raise Wrong(f"return the side as an int; for {_setting(case)} your answer returned {raw!r} (a "
+                        f"{type(raw).__name__}).")
+        got[case] = whole if whole is not None else real  # type: ignore[assignment]
+        if whole is None:
+            floats.append(case)
+    if floats:
+        case = next((c for c in _SHOWCASE if c in floats), floats[0])
+        size, kernel, stride, padding = case
+        if all(got[c] == sides[c] for c in sides):
+            raise Wrong(f"the sizes are right, but floats (for {_setting(case)}: {got[case]!r}): return an int: "
+                        "use // (floor division), not /, which gives a float even where it divides exactly. Layer "
+                        "sizes must be ints: nn.Linear(32 * side * side, ...) refuses a float.")
+        quotient = {c: (c[0] + 2 * c[3] - c[1]) / c[2] + 1 for c in sides}
+        if all(math.isclose(got[c], quotient[c]) for c in floats):
+            shown = next((c for c in (*_SHOWCASE, *sides) if quotient[c] != sides[c]), case)
+            raise Wrong(f"you divided with /: for {_setting(shown)} that gives {quotient[shown]:g} pixels, but a "
+                        f"window is placed only where it fits whole, so Conv2d outputs {sides[shown]}: return an "
+                        "int: use // (floor division), which rounds down.")
+        raise Wrong(f"return an int: for {_setting(case)} your answer returned {got[case]!r}; use // (floor "
+                    "division), whose result is an int.")
+    wrong = [c for c in sides if got[c] != sides[c]]
+    if not wrong:
+        return (f"your sizes match nn.Conv2d on all {len(sides):,} settings tried (sizes 1-40, kernels 1-7, strides "
+                "1-4, paddings 0-3). Kernel 3 with padding 1 keeps the size ('same' padding); with stride 2 it "
+                "halves it, 28 -> 14 -> 7, and an odd side rounds up: 7 -> 4, the + 1 counting the first window. "
+                "A decoder that must come back to 28 has to retrace exactly these sizes.")
+    shown = next((c for c in _SHOWCASE if c in wrong), wrong[0])
+    said = (f"for {_setting(shown)} nn.Conv2d outputs {sides[shown]}, your answer gave {got[shown]} "
+            f"(wrong on {len(wrong):,} of {len(sides):,} settings).")
+    slips = {
+        "The + 1 is missing: a kernel that fits exactly once already gives one output pixel, and each further "
+        "stride adds one: (size + 2 * padding - kernel) // stride + 1.":
+            lambda n, k, s, p: (n + 2 * p - k) // s,
+        "Padding is added on both sides of the image, so it counts twice: 2 * padding.":
+            lambda n, k, s, p: (n + p - k) // s + 1,
+        "That rounds up (math.ceil): a window that would run past the padded edge is not placed, so round "
+        "down with // (floor division).":
+            lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
+        "That rounds to the nearest integer: a window that would run past the padded edge is not placed, so "
+        "round down with // (floor division).":
+            lambda n, k, s, p: round((n + 2 * p - k) / s) + 1,
+        "The padding is ignored: it adds padding pixels on each side, so the padded image has size + 2 * "
+        "padding pixels.":
+            lambda n, k, s, p: (n - k) // s + 1,
+        "The stride is ignored: the window moves stride pixels at a time, so divide by it: "
+        "(size + 2 * padding - kernel) // stride + 1.":
+            lambda n, k, s, p: n + 2 * p - k + 1,
+    }
+    for hint, slip in slips.items():
+        if all(got[c] == slip(*c) for c in sides):
+            raise Wrong(f"{said} {hint}")
+    raise Wrong(f"{said} The side is (size + 2 * padding - kernel) // stride + 1.")
+
+
+# -- upsampling without a checkerboard --------------------------------------------------
+
+def _pair(value: int | tuple[int, ...]) -> str:
+    """A layer setting as the student wrote it: ``3`` for (3, 3), ``(3, 5)`` otherwise."""
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return str(value[0])
+    return str(value)
+
+
+def _coverage(layer: nn.ConvTranspose2d) -> tuple[float, float]:
+    """The least and greatest number of kernel taps an output pixel of ``layer`` receives,
+    away from the border, measured: a copy with every weight 1 and bias 0 applied to ones.
+
+    Even coverage (least == greatest) is what keeps a transposed convolution free of the
+    checkerboard: where some pixels receive more taps than their neighbours, the pattern is
+    built into the layer and training has to cancel it (Odena et al., 2016).
+    """
+    kernel = layer.kernel_size
+    probe = nn.ConvTranspose2d(layer.in_channels, layer.out_channels, kernel, stride=layer.stride,
+                               padding=layer.padding, output_padding=layer.output_padding, groups=layer.groups,
+                               bias=True, dilation=layer.dilation)
+    with torch.no_grad():
+        probe.weight.fill_(1.0)
+        probe.bias.zero_()
+        side = 4 * max(kernel) + 4
+        while True:
+            out = probe(torch.ones(1, layer.in_channels, side, side))[0, 0]
+            inner = out[kernel[0]: out.shape[0] - kernel[0], kernel[1]: out.shape[1] - kernel[1]]
+            if inner.shape[0] > 2 * max(layer.stride) and inner.shape[1] > 2 * max(layer.stride):
+                return float(inner.min()), float(inner.max())
+            side *= 2  # a padding so large it eats the border: measure on a larger input
+
+
+def _describe(module: nn.Module) -> str:
+    """``ConvTranspose2d(kernel 3, stride 2, padding 1)``: the settings that decide its output size."""
+    name = type(module).__name__
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        parts = [f"{module.in_channels} -> {module.out_channels} channels", f"kernel {_pair(module.kernel_size)}",
+                 f"stride {_pair(module.stride)}", f"padding {_pair(module.padding)}"]
+        if isinstance(module, nn.ConvTranspose2d) and any(module.output_padding):
+            parts.append(f"output_padding {_pair(module.output_padding)}")
+        return f"{name}({', '.join(parts)})"
+    if isinstance(module, nn.Upsample):
+        return f"{name}(scale_factor={module.scale_factor}, size={module.size})"
+    return name
+
+
+def _layer_name(name: str) -> str:
+    """How a message names a submodule: ``layer 0``, ``layer decoder.3``, or the module itself."""
+    return f"layer {name}" if name else "the module itself"
+
+
+@contextlib.contextmanager
+def _traced(module: nn.Module) -> Iterator[tuple[list[str], set[int]]]:
+    """Record, for each layer of ``module`` that changes the height or width of what passes
+    through it, ``"layer 0, Layer(...): 7 x 7 -> 13 x 13"``, in call order; and the ids of
+    every layer called (a layer built but never called does not shape the output)."""
+    trace: list[str] = []
+    called: set[int] = set()
+
+    def record(name: str) -> Callable:
+        def hook(layer: nn.Module, args: tuple, out: object) -> None:
+            called.add(id(layer))
+            first = args[0] if args else None
+            if isinstance(first, Tensor) and isinstance(out, Tensor) and first.ndim == 4 and out.ndim == 4 \
+                    and first.shape[-2:] != out.shape[-2:]:
+                (h, w), (oh, ow) = first.shape[-2:], out.shape[-2:]
+                trace.append(f"{_layer_name(name)}, {_describe(layer)}: {h} x {w} -> {oh} x {ow}")
+        return hook
+
+    hooks = [m.register_forward_hook(record(name)) for name, m in module.named_modules() if not list(m.children())]
+    try:
+        yield trace, called
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+@exercise_check("an upsampler without checkerboard")
+def upsampler(answer: Callable[[], nn.Module], *, device: torch.device | str | None = None) -> str:
+    """``answer()`` returns an ``nn.Module`` mapping ``(N, 32, 7, 7)`` to ``(N, 1, 28, 28)`` whose
+    every ``nn.ConvTranspose2d`` covers its output evenly (no built-in checkerboard).
+
+    Judged by measurement: the module runs on the check's device in eval mode (its
+    modes restored afterwards), and each transposed convolution it holds is measured by
+    :func:`_coverage`. Any even design passes: kernel 4 stride 2 padding 1, kernel 2
+    stride 2, ``nn.Upsample`` or ``F.interpolate`` then ``nn.Conv2d``, with BatchNorm,
+    ReLU or Sigmoid anywhere.
+    """
+    where = check_device(device)
+    module = answer()
+    if not isinstance(module, nn.Module):
+        raise Wrong(f"make_upsampler() must return an nn.Module (an nn.Sequential, say); it returned a "
+                    f"{type(module).__name__}.")
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    if not trainable:
+        raise Wrong("the module has no trainable parameters: nothing to learn. Resizing alone (nn.Upsample, "
+                    "F.interpolate) cannot turn 32 feature maps into a digit: follow it with nn.Conv2d layers, or "
+                    "use nn.ConvTranspose2d, whose weights training adjusts.")
+    modes = {m: m.training for m in module.modules()}
+    x = torch.rand(3, 32, 7, 7, generator=torch.Generator().manual_seed(0)).to(where)
+    try:
+        module.to(where).eval()
+        with _traced(module) as (trace, called), torch.no_grad():
+            try:
+                out = module(x)
+            except Exception as error:  # the module is the answer: its failure is the answer's
+                if is_device_mismatch(error):
+                    raise
+                first = str(error).splitlines()[0] if str(error) else ""
+                raise Wrong(f"feeding it a batch shaped (N, 32, 7, 7), N images of 32 feature maps of 7 x 7 (the "
+                            f"encoder's output), raised {type(error).__name__}: {first.rstrip('.')}. Its first "
+                            "layer must take in_channels=32.") from None
+        probe_x = x.cpu()
+        module.cpu()  # the notebook builds the module on the CPU, then moves it
+        probe_devices(lambda: module(probe_x), "the upsampler's forward pass")
+        module.to(where)
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+    if not isinstance(out, Tensor):
+        raise Wrong(f"its forward pass must return a tensor; it returned a {type(out).__name__}.")
+    shape = tuple(out.shape)
+    steps = ("; ".join(trace) + ".") if trace else "none among its layers (a resize inside forward is not traced)."
+    if out.ndim != 4 or shape[0] != 3:
+        raise Wrong(f"from a batch shaped (3, 32, 7, 7) it returned shape {shape}; expected (3, 1, 28, 28): "
+                    "keep the batch and the (N, C, H, W) layout.")
+    if shape[-2:] != (28, 28):
+        kinds = {type(m) for m in module.modules()}
+        hints = []
+        if nn.ConvTranspose2d in kinds:
+            hints.append("A transposed convolution's output side is (size - 1) * stride - 2 * padding + kernel + "
+                         "output_padding: check output_padding / padding (kernel 4, stride 2, padding 1 doubles "
+                         "exactly: (7 - 1) * 2 - 2 + 4 = 14).")
+        if nn.Conv2d in kinds or nn.ConvTranspose2d not in kinds:
+            hints.append("After a resize (nn.Upsample(scale_factor=2), F.interpolate), a Conv2d with kernel 3 "
+                         "needs padding=1 to keep the size.")
+        raise Wrong(f"from 7 x 7 it made {shape[2]} x {shape[3]}, not 28 x 28. The layers that change the size: "
+                    f"{steps} {' '.join(hints)}")
+    if shape[1] != 1:
+        raise Wrong(f"it returns {shape[1]} channels; a grey MNIST digit has 1: the last layer must output "
+                    "1 channel (out_channels=1), shape (N, 1, 28, 28).")
+    transposed = [(name, m) for name, m in module.named_modules()
+                  if isinstance(m, nn.ConvTranspose2d) and id(m) in called]
+    for name, layer in transposed:
+        low, high = _coverage(layer)
+        if high - low > 1e-6 * max(abs(high), 1.0):
+            raise Wrong(f"{_layer_name(name)} (ConvTranspose2d, kernel {_pair(layer.kernel_size)}, stride "
+                        f"{_pair(layer.stride)}) covers its output unevenly: with every weight 1 and an input of "
+                        f"ones, away from the border its output varies between {low:g} and {high:g} in a repeating "
+                        "pattern, a checkerboard built into the layer that training must fight. Use a kernel_size "
+                        "divisible by stride (e.g. kernel 4, stride 2, padding 1), or nn.Upsample followed by "
+                        "nn.Conv2d.")
+    count = sum(p.numel() for p in trainable)
+    if transposed:
+        names = ", ".join(_layer_name(name) for name, _ in transposed)
+        how = (f"every transposed convolution ({names}) covers its output evenly: every output pixel receives "
+               "the same number of kernel taps, as a kernel divisible by the stride ensures. With kernel 3 and "
+               "stride 2, alternate rows and columns would receive 1 and 2: the checkerboard of Odena et al. (2016).")
+    else:
+        how = ("it resizes, then convolves: every output pixel is computed the same way, so no checkerboard can "
+               "arise (Odena et al., 2016). The resizing itself is fixed, not learnt; the convolutions after it "
+               "do the learning.")
+    return f"(N, 32, 7, 7) -> (N, 1, 28, 28) with {count:,} trainable parameters, and {how}"
+
+
+# -- masking noise ----------------------------------------------------------------------
+
+def _noisy(answer: Callable[[Tensor, float], Tensor], x: Tensor, fraction: float) -> Tensor:
+    """``answer(x, fraction)``, after checking it left ``x`` alone and kept its shape, dtype and device."""
+    clean = x.clone()
+    got = answer(x, fraction)
+    if not torch.equal(x, clean):
+        raise Wrong("x was modified in place: return a new tensor; the clean images are the target the "
+                    "autoencoder learns to reconstruct, and masking them in place loses it. Work on a copy: "
+                    "x * mask, x.masked_fill(mask, 0), or x.clone() before setting pixels to 0.")
+    if not isinstance(got, Tensor):
+        raise Wrong(f"return the noisy images as a tensor shaped like x; got a {type(got).__name__}.")
+    if got.shape != x.shape:
+        raise Wrong(f"for x of shape {tuple(x.shape)} your answer returned shape {tuple(got.shape)}: the noisy "
+                    "images must have the shape of x.")
+    if got.device != x.device:
+        raise Wrong(f"x is on {x.device}, the noisy images on {got.device}: make them where x is.")
+    if got.dtype != x.dtype:
+        raise Wrong(f"x is {x.dtype}, the noisy images are {got.dtype}: keep x's dtype (a NumPy mask is float64; "
+                    "use a boolean mask, or convert with .to(x)); the model's weights are float32.")
+    return got
+
+
+def _judge_masking(got: Tensor, x: Tensor, fraction: float) -> None:
+    """Raise :class:`Wrong` unless ``got`` is ``x`` with about ``fraction`` of each image's pixels
+    set to 0, independently in every image and at every position, the rest untouched."""
+    n, d = x.shape[0], x[0].numel()
+    zero = got == 0
+    changed = ~zero & ~torch.isclose(got, x, rtol=1e-5, atol=1e-7)
+    if bool(changed.any()):
+        share = float(changed.float().mean())
+        before, after = float(x[changed][0]), float(got[changed][0])
+        ratio = got[changed] / x[changed]
+        if fraction < 1 and torch.allclose(ratio, torch.full_like(ratio, 1 / (1 - fraction)), rtol=1e-4):
+            raise Wrong(f"the pixels kept were multiplied by 1 / (1 - fraction) = {1 / (1 - fraction):.3f}: dropout "
+                        "rescales the pixels it keeps; masking noise must leave them as they are. F.dropout and "
+                        "nn.Dropout scale up the survivors so that a layer's expected output stays the same; here "
+                        "the autoencoder must see the surviving pixels as they were. Draw a mask instead: "
+                        "x * (torch.rand_like(x) >= fraction).")
+        raise Wrong(f"with fraction = {fraction}, {share:.1%} of the pixels were changed to values other than 0 "
+                    f"(e.g. {before:.4f} became {after:.4f}): masking noise sets the chosen pixels to 0 and "
+                    "leaves every other pixel exactly as it was; no noise added, no rescaling.")
+    flat = zero.reshape(n, d)
+    if 0 < fraction < 1:
+        if bool((flat == flat[0]).all()):
+            raise Wrong("every image got the same mask: it was drawn with the shape of one image (torch.rand(28, 28), "
+                        "x[0], torch.randperm(784)) and broadcast over the batch. Draw it with the shape of the "
+                        "whole batch, torch.rand_like(x), so that each image loses different pixels.")
+        counts = flat.float().sum(dim=1)
+        spread, expected = float(counts.std()), math.sqrt(d * fraction * (1 - fraction))
+        if spread > 1.5 * expected + 1:
+            whole = bool(((counts == 0) | (counts == d)).all())
+            cause = ("each image was kept or dropped whole: the mask has one draw per image (torch.rand(len(x), 1)), "
+                     "it needs one per pixel." if whole else
+                     "the pixels of an image are not dropped independently of one another.")
+            raise Wrong(f"the number of zeroed pixels varies too much from image to image (standard deviation "
+                        f"{spread:.1f} pixels, where independent pixels give {expected:.1f}): {cause} Draw the mask "
+                        "with torch.rand_like(x).")
+    produced = float(flat.float().mean())
+    tolerance = 6 * math.sqrt(fraction * (1 - fraction) / (n * d)) + 1 / d  # sampling noise, and round(f * d)
+    if abs(produced - fraction) > tolerance:
+        said = (f"with fraction = {fraction} your answer set {produced:.3f} of the pixels to 0 (about "
+                f"{produced * d:.0f} of each image's {d});")
+        if abs(produced - (1 - fraction)) <= tolerance:
+            raise Wrong(f"{said} you kept `fraction` of the pixels instead of dropping it: the mask must select "
+                        "the pixels to set to 0, e.g. x.masked_fill(torch.rand_like(x) < fraction, 0).")
+        repeated = 1 - (1 - 1 / d) ** round(fraction * d)  # k positions drawn with replacement: some repeat
+        if abs(produced - repeated) <= tolerance:
+            raise Wrong(f"{said} that is what {round(fraction * d)} positions per image drawn with replacement give "
+                        "(torch.randint): some repeat. Draw them without replacement, torch.randperm(d)[:k] per "
+                        "image, or torch.rand(n, d).argsort(dim=1)[:, :k] for all at once.")
+        raise Wrong(f"{said} expected {fraction}. Each pixel is dropped with probability fraction "
+                    "(torch.rand_like(x) < fraction), or exactly round(fraction * d) pixels per image.")
+    if 0 < fraction < 1:
+        per_position = flat.float().mean(dim=0)
+        position_tolerance = 6 * math.sqrt(fraction * (1 - fraction) / n) + 1 / n
+        if float((per_position - fraction).abs().max()) > position_tolerance:
+            most, least = int(per_position.argmax()), int(per_position.argmin())
+            raise Wrong(f"some pixel positions are masked more often than others (position {most} of each image in "
+                        f"{float(per_position[most]):.0%} of the images, position {least} in "
+                        f"{float(per_position[least]):.0%}; with fraction = {fraction}, every position should be "
+                        "near it): each pixel must have the same chance of being dropped, wherever it lies.")
+
+
+@exercise_check("masking noise")
+def masking_noise(answer: Callable[[Tensor, float], Tensor], *, device: torch.device | str | None = None) -> str:
+    """``answer(x, fraction)``: a new tensor, ``x`` with ``fraction`` of each image's pixels set to 0
+    at random and the others unchanged: the masking noise of Vincent et al. (2008).
+
+    Both readings pass: each pixel dropped independently with probability ``fraction``, or
+    exactly ``round(fraction * d)`` pixels of each image. The pixels of ``x`` lie in
+    ``[0.1, 1]``, so a 0 can only come from the mask. 2,000 images in two layouts,
+    ``(N, 1, 28, 28)`` and ``(N, 784)``; shares are held to six standard errors.
+    """
+    where = check_device(device)
+    torch.manual_seed(0)  # the answer's own draws, so that a verdict repeats (the notebook's stream is kept)
+    np.random.seed(0)
+    g = torch.Generator().manual_seed(4)
+    for shape in ((2000, 1, 28, 28), (2000, 784)):
+        x = (0.1 + 0.9 * torch.rand(shape, generator=g)).to(where)
+        for fraction in (0.3, 0.75):
+            _judge_masking(_noisy(answer, x, fraction), x, fraction)
+        first, second = _noisy(answer, x, 0.5), _noisy(answer, x, 0.5)
+        if torch.equal(first, second):
+            raise Wrong("two calls gave the same mask: draw a fresh one on every call (do not seed inside the "
+                        "function, with torch.manual_seed or a Generator seeded there). A denoising autoencoder "
+                        "must see new noise in every epoch, or it learns to undo the one corruption it was shown.")
+    small = x[:200]
+    kept = _noisy(answer, small, 0.0)
+    changed = int((kept != small).sum())
+    if changed > small.numel() // 100_000:  # a strict rand > fraction may drop a pixel whose draw is exactly 0
+        raise Wrong(f"with fraction = 0 nothing may change, but your answer changed {changed:,} of "
+                    f"{small.numel():,} pixels: the clean images must come back as they are.")
+    dropped = _noisy(answer, small, 1.0)
+    survivors = int((dropped != 0).sum())
+    if survivors:
+        raise Wrong(f"with fraction = 1 every pixel must be 0, but {survivors:,} of {small.numel():,} survived: "
+                    "compare the draws with fraction so that every draw of [0, 1) is dropped "
+                    "(torch.rand_like(x) < fraction).")
+    probe_x = 0.1 + 0.9 * torch.rand(4, 1, 28, 28)
+    probe_devices(lambda: answer(probe_x, 0.3), "the noisy images")
+    return ("a share of each image's pixels set to 0 as asked (0, 0.3, 0.5, 0.75 and 1 tried), a different mask for "
+            "every image and on every call, every other pixel untouched, and x itself left clean as the target. "
+            "Unlike dropout, nothing is rescaled: the network must learn to fill the holes from what remains.")
+
+
+# -- the KL sparsity penalty ------------------------------------------------------------
+
+def _kl_terms(rho: float, rho_hat: Tensor) -> Tensor:
+    """KL(rho || rho_hat) of two Bernoulli distributions, elementwise."""
+    return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+
+
+def _sigmoid_activations(seed: int, n: int, h: int) -> Tensor:
+    """``(n, h)`` sigmoid activations whose unit means are spread over about 0.05 to 0.95."""
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.linspace(0.05, 0.95, h)[torch.randperm(h, generator=g)]
+    return torch.sigmoid(torch.logit(centres) + torch.randn(n, h, generator=g))
+
+
+def _penalty(got: object, n: int, h: int) -> Tensor:
+    """``got`` as a one-number tensor, or a :class:`Wrong` that says what it is instead."""
+    if not isinstance(got, Tensor):
+        raise Wrong(f"your answer returned a {type(got).__name__}: a number cannot be trained through. Return the "
+                    "tensor itself (no .item(), float() or .detach()): the penalty is added to the loss, and its "
+                    "gradient is what pushes each unit's average activation towards rho.")
+    if got.numel() != 1:
+        if got.numel() == h:
+            raise Wrong(f"your answer returned one value per unit, shape {tuple(got.shape)}: sum it over the {h} "
+                        "units (.sum()) to get the penalty, one number.")
+        if got.numel() == n:
+            raise Wrong(f"your answer returned one value per image, shape {tuple(got.shape)}: rho_hat_j is unit "
+                        "j's average over the images in the batch, activations.mean(dim=0), one value per unit; "
+                        "then sum the KL over units.")
+        raise Wrong(f"return one number, a 0-d tensor; for activations of shape ({n}, {h}) your answer returned "
+                    f"shape {tuple(got.shape)}.")
+    return got.reshape(())
+
+
+@exercise_check("the KL sparsity penalty")
+def kl_sparsity(answer: Callable[[Tensor, float], Tensor], *, device: torch.device | str | None = None) -> str:
+    """``answer(activations, rho)``: ``sum_j KL(rho || rho_hat_j)``, ``rho_hat_j`` the mean of unit j over
+    the batch (dim 0), as a 0-d tensor whose gradient reaches the activations.
+
+    Any small clamp (or additive eps) against dead and saturated units passes: values are
+    compared where every unit's mean lies in [0.02, 0.98], where a clamp of eps <= 0.01 does
+    nothing; at means of exactly 0 and 1 the penalty need only be finite, at least as large
+    as an eps of 0.01 gives, and have a finite gradient.
+    """
+    where = check_device(device)
+    for seed, n, h, rho in ((0, 64, 20, 0.05), (1, 50, 7, 0.2)):
+        a = _sigmoid_activations(seed, n, h)
+        means = a.mean(dim=0)
+        assert 0.02 <= float(means.min()) and float(means.max()) <= 0.98  # the range the docstring promises
+        activations = a.to(where).requires_grad_()
+        got = _penalty(answer(activations, rho), n, h)
+        value = float(got.detach())
+        a64 = cpu_float64(a).requires_grad_()
+        want_tensor = _kl_terms(rho, a64.mean(dim=0)).sum()
+        want = float(want_tensor.detach())
+        said = f"for {n} images x {h} units and rho = {rho}, the penalty is {want:.4f}; your answer gave {value:.4f}."
+        if not math.isfinite(value):
+            raise Wrong(f"{said} Here no unit is dead or saturated (their means lie in [0.02, 0.98]), so rho_hat "
+                        "stays inside (0, 1): rho_hat must be each unit's mean over the batch, "
+                        "activations.mean(dim=0); a sum over the batch exceeds 1, and log(1 - rho_hat) is NaN.")
+        if not math.isclose(value, want, rel_tol=1e-3, abs_tol=1e-6):
+            x = cpu_float64(a)
+            rho_hat = x.mean(dim=0)
+            slips = {
+                "rho_hat_j is unit j's average over the images in the batch: activations.mean(dim=0); dim=1 "
+                "averages each image over the units.": [_kl_terms(rho, x.mean(dim=1)).sum(),
+                                                        _kl_terms(rho, x.mean(dim=1)).mean()],
+                "rho_hat_j is unit j's average over the images in the batch, one value per unit: "
+                "activations.mean(dim=0), not one mean of all the activations.": [_kl_terms(rho, x.mean()),
+                                                                                 h * _kl_terms(rho, x.mean())],
+                "That is KL(rho_hat || rho), the other direction: Ng's penalty is KL(rho || rho_hat_j) = "
+                "rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)).":
+                    [(rho_hat * torch.log(rho_hat / rho) + (1 - rho_hat) * torch.log((1 - rho_hat) / (1 - rho))).sum()],
+                "The (1 - rho) term is missing: KL(rho || rho_hat_j) = rho log(rho / rho_hat_j) + (1 - rho) "
+                "log((1 - rho) / (1 - rho_hat_j)), the KL of two Bernoulli distributions.":
+                    [(rho * torch.log(rho / rho_hat)).sum()],
+                f"That is the mean over the {h} units: sum it. The chapter's weight beta is set for a sum over "
+                f"the H units; a mean divides the penalty by H.": [want_tensor.detach() / h],
+                "That is the cross-entropy of rho_hat_j against rho (F.binary_cross_entropy), the KL plus the "
+                "entropy of rho for every unit: the same gradient, but not 0 when every unit averages rho. The KL "
+                "is rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)).":
+                    [want_tensor.detach() - h * (rho * math.log(rho) + (1 - rho) * math.log(1 - rho))],
+                "That is the squared difference (rho - rho_hat_j)^2: a valid but different penalty; the exercise "
+                "asks for the KL, which grows without bound as a unit dies or saturates.":
+                    [((rho - rho_hat) ** 2).sum(), ((rho - rho_hat) ** 2).mean()],
+                "That is the KL of each activation, averaged over the batch: take the average first, rho_hat_j = "
+                "activations.mean(dim=0), then the KL of the averages. The penalty constrains each unit's average "
+                "activation, not every activation.": [_kl_terms(rho, x).mean(dim=0).sum(), _kl_terms(rho, x).mean()],
+            }
+            for hint, values in slips.items():
+                if any(math.isclose(value, float(v), rel_tol=1e-3) for v in values):
+                    raise Wrong(f"{said} {hint}")
+            raise Wrong(f"{said} With rho_hat = activations.mean(dim=0), the penalty is the sum over units of "
+                        "rho log(rho / rho_hat) + (1 - rho) log((1 - rho) / (1 - rho_hat)); if you added eps inside "
+                        "the logs, keep it small (1e-6), or clamp rho_hat instead.")
+        if got.grad_fn is None:
+            raise Wrong("the value is right, but it carries no gradient (detached, or rebuilt with torch.tensor): a "
+                        "number cannot be trained through. Return the tensor computed from the activations.")
+        backpropagate(got, "the penalty")
+        want_tensor.backward()
+        scale = float(a64.grad.abs().max())  # an eps added inside the logs moves the gradient by about eps / rho_hat
+        if activations.grad is None or not torch.allclose(cpu_float64(activations.grad), a64.grad, rtol=2e-2,
+                                                          atol=1e-3 * scale):
+            raise Wrong("the value is right, but its gradient does not reach the activations as the formula's "
+                        "would: compute it from the activations themselves, inside the graph.")
+    # Dead and saturated units: the case a clamp is for.
+    n, h, rho = 64, 20, 0.05
+    a = _sigmoid_activations(2, n, h)
+    a[:, 0], a[:, 1] = 0.0, 1.0
+    activations = a.to(where).requires_grad_()
+    got = _penalty(answer(activations, rho), n, h)
+    value = float(got.detach())
+    if not math.isfinite(value):
+        raise Wrong(f"with a dead unit (every activation 0, so rho_hat = 0) and a saturated one (rho_hat = 1) your "
+                    f"answer gave {value}: log(rho / 0) is infinite. Clamp rho_hat to [eps, 1 - eps] before the "
+                    "logs, e.g. rho_hat = activations.mean(dim=0).clamp(1e-6, 1 - 1e-6). Dead units are common "
+                    "early in training, and one inf makes the whole loss inf and its gradient NaN.")
+    bound = cpu_float64(a).mean(dim=0)
+    bound[0], bound[1] = 0.01, 0.99
+    floor = float(_kl_terms(rho, bound).sum())
+    if value < floor * (1 - 1e-3):
+        raise Wrong(f"with a dead unit (rho_hat = 0) and a saturated one (rho_hat = 1) your answer gave {value:.4f}, "
+                    f"less than the {floor:.4f} that a clamp to [0.01, 0.99] gives: those units are as far from rho "
+                    "as a unit can be, and need the penalty most. Clamp rho_hat with a small eps (1e-6 to 1e-3): "
+                    "a larger eps, or dropping or zeroing the infinite terms, caps the penalty where it matters "
+                    "most.")
+    if got.grad_fn is None:
+        raise Wrong("with a dead and a saturated unit your answer carries no gradient: a number cannot be trained "
+                    "through. Return the tensor computed from the activations.")
+    backpropagate(got, "the penalty")
+    if activations.grad is None or not bool(torch.isfinite(activations.grad).all()):
+        raise Wrong("with a dead and a saturated unit the value is finite, but the gradient is NaN or infinite: "
+                    "clamp rho_hat before the logs (torch.clamp(rho_hat, eps, 1 - eps)) rather than replacing the "
+                    "infinite terms after them (torch.where or nan_to_num after the log still sends NaN back).")
+    # Every unit's mean exactly rho (the images differ, their averages do not): the penalty is 0.
+    offsets = torch.linspace(0.01, 0.04, 6)
+    balanced = torch.cat([0.05 + offsets.expand(20, 6), 0.05 - offsets.expand(20, 6)])
+    zero = float(_penalty(answer(balanced.to(where).requires_grad_(), 0.05), 40, 6).detach())
+    if not abs(zero) <= 1e-3 * 6:  # an eps added inside the logs shifts it a little
+        raise Wrong(f"when every unit's mean over the batch equals rho = 0.05 exactly, the penalty must be 0 (each "
+                    f"unit is where we want it); your answer gave {zero:.6f}.")
+    probe_a = _sigmoid_activations(3, 8, 5).requires_grad_()
+    probe_devices(lambda: answer(probe_a, 0.05), "the penalty")
+    return ("the sum over units of KL(rho || rho_hat_j), 0 when every unit averages rho and positive otherwise, "
+            "finite for dead and saturated units, with its gradient reaching the activations. Unlike an L1 "
+            "penalty on the activations, it lets a unit fire strongly on a few images, as long as its average "
+            "stays near rho.")
+
+
+# -- anomaly scores -----------------------------------------------------------------------
+
+def _model_device(model: nn.Module) -> torch.device:
+    """Where the model's tensors are (its first parameter, else its first buffer; the CPU if it has neither)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def _full_float32() -> Iterator[None]:
+    """Convolutions and matrix products in full float32, as on a CPU, and the settings restored.
+
+    On an NVIDIA GPU PyTorch runs convolutions in TF32 by default (10-bit mantissa), and
+    the algorithm cuDNN picks may differ with the batch size: an image scored alone and in
+    a batch could then differ by more than the batch-independence test allows.
+    """
+    conv, matmul = torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision()
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = conv
+        torch.set_float32_matmul_precision(matmul)
+
+
+@contextlib.contextmanager
+def _calls(model: nn.Module) -> Iterator[list[tuple[bool, bool]]]:
+    """Record ``(training, grad enabled)`` for every forward call of ``model`` or of any of its
+    modules (a deep copy of the model keeps the hooks, so its calls are recorded too)."""
+    seen: list[tuple[bool, bool]] = []
+    hooks = [m.register_forward_pre_hook(lambda module, args: seen.append((module.training, torch.is_grad_enabled())))
+             for m in model.modules()]
+    try:
+        yield seen
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+def _scores(got: object, images: Tensor) -> Tensor:
+    """The answer's scores as an ``(N,)`` tensor (still attached, so its grad can be judged),
+    or a :class:`Wrong` that says what they are instead."""
+    n = len(images)
+    if type(got).__module__ == "numpy":
+        got = torch.as_tensor(np.asarray(got))
+    elif isinstance(got, (list, tuple)) and got and all(isinstance(v, (int, float, Tensor)) for v in got):
+        got = torch.stack([torch.as_tensor(v).detach().cpu().reshape(()) for v in got])
+    if not isinstance(got, Tensor):
+        raise Wrong(f"return the scores as a tensor of shape (N,), one per image; got a {type(got).__name__}.")
+    if got.numel() == 1 and n > 1:
+        raise Wrong(f"for {n} images your answer returned one number for the whole batch: return one score per "
+                    "image, shape (N,): reduce over each image's pixels only (e.g. err.flatten(1).mean(dim=1)), "
+                    "not over the batch.")
+    if got.numel() == images.numel():
+        raise Wrong(f"your answer returned one score per pixel, shape {tuple(got.shape)}: reduce each image's error "
+                    "map to one number, shape (N,), e.g. err.flatten(1).amax(dim=1).")
+    if got.numel() != n or got.shape[0] != n:
+        raise Wrong(f"for {n} images your answer returned shape {tuple(got.shape)}; return one score per image, "
+                    f"shape ({n},).")
+    return got.reshape(n)
+
+
+def _mse_scores(model: nn.Module, images: Tensor) -> Tensor:
+    """Each image's mean squared reconstruction error, in eval mode, on the CPU: the baseline."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([((model(b) - b) ** 2).flatten(1).mean(dim=1).cpu() for b in images.split(500)])
+
+
+@exercise_check("the anomaly score")
+def anomaly_score(answer: Callable[[nn.Module, Tensor], Tensor], model: nn.Module, images: Tensor, *,
+                  target_auc: float = 0.95) -> str:
+    """``answer(model, images)``: one score per image, higher = more anomalous, from the autoencoder.
+
+    ``images`` are clean test digits ``(N, 1, 28, 28)`` the notebook did not tune on. Half
+    of them, chosen by a fixed permutation, get a 4 x 4 inverted square
+    (:func:`~aecourse.anomaly.add_defects`, fixed seed); the answer scores each half, and
+    passes if the ROC AUC of telling them apart reaches ``target_auc``. On the way: the
+    scores are one finite number per image, free of a graph, computed in eval mode, the
+    same for an image scored alone or in a batch; the model's mode is as it was before the
+    call, and ``images`` are untouched. The check leaves the model's parameters, buffers
+    and modes as it found them.
+    """
+    if not isinstance(model, nn.Module):
+        raise Wrong(f"the check needs the trained autoencoder as its second argument; it got a {type(model).__name__}.")
+    if not isinstance(images, Tensor) or images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28) or len(images) < 32:
+        got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+        raise Wrong(f"the check needs at least 32 clean test images shaped (N, 1, 28, 28) as its third argument; "
+                    f"it got {got}.")
+    where = _model_device(model)
+    torch.manual_seed(0)  # an answer that draws (dropout left on, say) gives the same verdict each time
+    images = images.detach().to(where)
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0)).to(where)
+    half = len(images) // 2
+    normal = images[order[:half]]
+    anomalous = add_defects(images[order[half: 2 * half]], side=4, generator=torch.Generator().manual_seed(12345))
+    state = {name: value.detach().clone() for name, value in model.state_dict().items()}
+    modes = {m: m.training for m in model.modules()}
+    try:
+        with _full_float32():
+            results = []
+            for batch, mode in ((normal, True), (anomalous, False)):
+                model.train(mode)
+                given = batch.clone()
+                with _calls(model) as seen:
+                    raw = answer(model, given)
+                if not torch.equal(given, batch):
+                    raise Wrong("your function modified the images it was given, in place: score them without "
+                                "changing them (no x -= ..., x[...] = ..., or in-place ops such as .clamp_()).")
+                scores = _scores(raw, batch)
+                if scores.requires_grad:
+                    raise Wrong("the scores require grad, so each holds a graph through the model: wrap the scoring "
+                                "in torch.no_grad() (or torch.inference_mode()).")
+                if not bool(torch.isfinite(scores).all()):
+                    bad = int((~torch.isfinite(scores)).sum())
+                    raise Wrong(f"{bad} of your {len(scores)} scores are NaN or infinite: every image needs a finite "
+                                "score.")
+                if not seen:
+                    raise Wrong("your function never ran the model: the score comes from its reconstruction, "
+                                "model(images), compared with the images.")
+                if any(training for training, _ in seen):
+                    raise Wrong("the model ran in training mode while scoring: call model.eval() first. BatchNorm "
+                                "in training mode normalises each batch with its own statistics (and updates its "
+                                "running averages with the test images), so an image's score would depend on the "
+                                "other images in the batch.")
+                if model.training != mode:
+                    now, before = ("eval", "training") if mode else ("training", "eval")
+                    raise Wrong(f"your function left the model in {now} mode, but it was in {before} mode when "
+                                "called: remember the mode and restore it, was_training = model.training; "
+                                "model.eval(); ...; model.train(was_training). A helper that changes the mode "
+                                "silently changes the next training epoch, or the next evaluation.")
+                results.append(scores.detach())
+            model.eval()
+            alone = _scores(answer(model, normal[:8].clone()), normal[:8]).detach()
+            together = results[0][:8]
+            scale = float(results[0].abs().max())
+            if not torch.allclose(alone.to(together), together, rtol=1e-4, atol=1e-4 * scale):
+                raise Wrong("an image's score must not depend on the other images in the batch: scored alone in a "
+                            "batch of 8, the first 8 images got "
+                            f"{[round(float(v), 4) for v in alone[:3]]}..., inside the full batch "
+                            f"{[round(float(v), 4) for v in together[:3]]}.... Normalising by the batch, or BatchNorm "
+                            "in train mode, does that: call model.eval(), and compute each score from its own "
+                            "image only.")
+            normal_scores, anomalous_scores = (s.cpu().to(torch.float32) for s in results)
+            baseline = detection_auc(_mse_scores(model, normal), _mse_scores(model, anomalous))
+    finally:
+        model.load_state_dict(state)
+        for m, mode in modes.items():
+            m.training = mode
+    if float(torch.cat([normal_scores, anomalous_scores]).std()) == 0:
+        raise Wrong("every image got the same score: the score must grow with how badly the model reconstructs "
+                    "the image.")
+    auc = detection_auc(normal_scores, anomalous_scores)
+    said = (f"on {half:,} clean and {half:,} defective test digits (one 4 x 4 square inverted), your scores give "
+            f"AUC {auc:.3f}; the mean squared error alone gives {baseline:.3f}.")
+    if auc < 0.5:
+        raise Wrong(f"{said} Below 0.5: your scores rank the defective images as MORE normal: higher must mean more "
+                    "anomalous (a larger error, not its negative or its inverse).")
+    if auc < target_auc:
+        same = " That is what the mean squared error gives." if abs(auc - baseline) < 0.002 else ""
+        raise Wrong(f"{said}{same} AUC {auc:.3f} < {target_auc}. An error averaged over 784 pixels dilutes a 4x4 "
+                    "defect: look at where the error sits, e.g. the largest error over a small window (F.avg_pool2d "
+                    "then max).")
+    return (f"AUC {auc:.3f} >= {target_auc}, where the mean squared error alone gives {baseline:.3f}. To tune it, a "
+            "window of w pixels averages the error over w x w pixels: near the defect's side (4 here) it keeps the "
+            "defect's whole error while averaging away the scattered error along a clean digit's strokes; a much "
+            "larger window dilutes the defect again, a much smaller one lets one badly drawn pixel decide. Choose "
+            "w on held-out images, never on the ones you report.")
