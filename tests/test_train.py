@@ -280,3 +280,18 @@ def test_fit_prints_text_progress_not_a_widget(capsys):
     assert "epochs: 100%" in shown.out and "2/2" in shown.out and shown.err == ""
     fit(step, torch.randn(16, 4), epochs=2, batch_size=8, progress=False)
     assert capsys.readouterr().out == ""
+
+
+def test_fused_adam_is_offered_exactly_where_torch_accepts_it():
+    import torch
+
+    from aecourse.train import fused_adam_available
+
+    version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+    assert fused_adam_available("cpu") == (version >= (2, 4)), "fused Adam runs on the CPU from PyTorch 2.4"
+    if fused_adam_available("cpu"):
+        weight = torch.ones(3, requires_grad=True)
+        optimizer = torch.optim.Adam([weight], lr=0.1, fused=True)
+        weight.sum().backward()
+        optimizer.step()
+        assert torch.allclose(weight, torch.full((3,), 0.9)), "one Adam step moves each weight by the learning rate"
