@@ -16,6 +16,8 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import Tensor
 
+from aecourse.device import cpu_float64
+
 __all__ = ["add_defects", "detection_auc", "roc"]
 
 
@@ -51,7 +53,7 @@ def add_defects(images: Tensor, *, side: int = 4, margin: int = 4, generator: to
 
 
 def _as_scores(scores: Tensor, what: str) -> Tensor:
-    scores = torch.as_tensor(scores).detach().to("cpu", torch.float64)
+    scores = cpu_float64(torch.as_tensor(scores))
     if scores.dim() != 1:
         raise ValueError(f"{what}: expected one score per image, shape (N,), got {tuple(scores.shape)}")
     if not torch.isfinite(scores).all():
