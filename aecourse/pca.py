@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from aecourse.device import cpu_float64
 
@@ -92,3 +92,25 @@ def direction_angle(u: Tensor, v: Tensor) -> float:
     u, v = cpu_float64(u).flatten(), cpu_float64(v).flatten()
     cosine = float((u @ v).abs() / (u.norm() * v.norm()))
     return math.degrees(math.acos(min(1.0, cosine)))
+
+
+class PCAReconstruction(nn.Module):
+    """PCA-k as an autoencoder: ``(N, C, H, W)`` or ``(N, D)`` in, the same shape out,
+    through a code of ``k`` numbers, so that it is scored exactly like a trained model.
+
+    The basis and the mean are float32 buffers, cast once here: ``.to(device)`` moves them,
+    and a forward pass does no casting (the fitted :class:`PCA` keeps float64 on the CPU).
+    """
+
+    def __init__(self, pca: PCA, k: int) -> None:
+        super().__init__()
+        self.register_buffer("basis", pca.basis(k).to(torch.float32))  # (D, k)
+        self.register_buffer("mean", pca.mean.to(torch.float32))  # (D,)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """``(N, k)``: the coordinates of ``x`` along the top-k directions."""
+        return (x.flatten(1) - self.mean) @ self.basis
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (self.encode(x) @ self.basis.T + self.mean).view_as(x)
+

@@ -222,17 +222,6 @@ def exercises(path: Path) -> list[tuple[str, str]]:
 CASES = [(path, n) for path in NOTEBOOKS for n in range(len(exercises(path)))]
 
 
-class PCAReconstruction(nn.Module):
-    """PCA-30 as an autoencoder: the stand-in for chapter 4's trained ``conv_model``."""
-
-    def __init__(self, fitted: pca.PCA, k: int) -> None:
-        super().__init__()
-        self.fitted, self.k = fitted, k
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fitted.reconstruct(x.flatten(1), self.k).view_as(x)
-
-
 def anomaly_globals(device) -> dict:
     """What chapter 4's anomaly check call names besides the answer: a model, ``test`` and ``half``.
 
@@ -241,7 +230,7 @@ def anomaly_globals(device) -> dict:
     target: what it checks is that the check and the answer run on ``device``."""
     fitted = pca.fit_pca(data.load_mnist(train=True, subset=5_000).flat)
     test = data.load_mnist(train=False, subset=2_000).to(device)
-    return {"conv_model": PCAReconstruction(fitted, 30), "test": test, "half": 0}
+    return {"conv_model": pca.PCAReconstruction(fitted, 30).to(device), "test": test, "half": 0}
 
 
 @pytest.mark.parametrize(("path", "index"), CASES, ids=[f"{p.stem[:2]}-ex{n + 1}" for p, n in CASES])

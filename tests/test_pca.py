@@ -160,3 +160,18 @@ def test_linear_autoencoder_reaches_pca_on_mnist(use_mnist):
     assert history.train_loss[-1] < history.train_loss[0]
     assert error / best >= 0.999
     assert error / best <= 1.005
+
+
+def test_pca_reconstruction_module_matches_the_fitted_pca():
+    """The module chapter 4 scores like a model gives PCA's own reconstruction and codes, in float32."""
+    from aecourse.pca import PCAReconstruction
+
+    torch.manual_seed(0)
+    x = torch.randn(200, 12) @ torch.randn(12, 12)
+    fitted = fit_pca(x)
+    module = PCAReconstruction(fitted, 4)
+    images = x[:5].reshape(5, 1, 3, 4)
+    assert module.basis.dtype == module.mean.dtype == torch.float32
+    assert module(images).shape == images.shape
+    torch.testing.assert_close(module(images).flatten(1), fitted.reconstruct(x[:5], 4), rtol=1e-4, atol=1e-4)
+    assert module.encode(images).shape == (5, 4)
