@@ -87,6 +87,48 @@ def test_checkpoint_round_trips_into_the_notebooks_conv_vae(bench, trained, tmp_
     torch.testing.assert_close(loaded.encode(test_binary)[0], fresh.eval().encode(test_binary)[0])
 
 
+def test_annealing_continues_the_same_weights_and_ends_at_rate_zero(bench, trained):
+    """`anneal` trains the given model further (not a fresh one) and its cosine reaches 0 at the last step."""
+    model, record, test_binary, _ = trained
+    g = torch.Generator().manual_seed(6)
+    images = torch.rand(128, 1, 28, 28, generator=g)
+    start = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    rates = []
+    original_step = torch.optim.Adam.step
+
+    def spying_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.Adam.step = spying_step
+    try:
+        continued, after = bench.train(images, test_binary, epochs=2, batch_size=64, seed=bench.ANNEAL_SEED,
+                                       start_from=model, anneal=True, log=lambda line: None)
+    finally:
+        torch.optim.Adam.step = original_step
+    assert continued is model, "anneal must continue the model it was given"
+    assert any(not torch.equal(start[name], tensor) for name, tensor in model.state_dict().items())
+    # four steps: the rate starts at the recipe's 1e-3 and falls on a cosine towards 0
+    assert rates[0] == pytest.approx(bench.LEARNING_RATE)
+    assert rates == sorted(rates, reverse=True) and len(rates) == 4
+    assert rates[-1] == pytest.approx(bench.LEARNING_RATE * (1 + math.cos(math.pi * 3 / 4)) / 2)
+    assert "decayed to 0 on a cosine" in after["recipe"]
+    model.load_state_dict(start)  # leave the module-scoped model as the other tests expect it
+
+
+def test_a_continued_record_keeps_both_phases(bench):
+    before = {"curves": {"test_neg_elbo": [100.0, 95.0]}, "epochs": 2, "seconds": 60.0,
+              "recipe": "Adam lr 0.001", "machine": "cpu A"}
+    after = {"curves": {"test_neg_elbo": [94.0]}, "epochs": 1, "seconds": 30.0,
+             "recipe": "Adam lr 0.001 decayed to 0 on a cosine", "machine": "cpu A"}
+    record = bench.continued_record(before, after)
+    assert record["curves"]["test_neg_elbo"] == [100.0, 95.0, 94.0]
+    assert record["epochs"] == 3 and record["seconds"] == 90.0 and record["machine"] == "cpu A"
+    assert record["recipe"].startswith("2 epochs of Adam lr 0.001; then 1 epoch of Adam lr 0.001 decayed")
+    assert before["curves"]["test_neg_elbo"] == [100.0, 95.0], "the earlier record must not be changed"
+    assert bench.continued_record(before, {**after, "machine": "gpu B"})["machine"] == "cpu A; then gpu B"
+
+
 def test_the_default_paths_are_the_cache_and_the_shipped_copy(bench):
     assert bench.TRAINED == trained_checkpoint("ch5_conv_vae_binarized.pt")
     assert bench.SHIPPED == bundled_checkpoint("ch5_conv_vae_binarized.pt")
@@ -133,7 +175,8 @@ def test_report_names_the_seed_and_the_three_references(bench, measured):
 
 
 @pytest.mark.parametrize("argv", [[], ["fit", "3"], ["train"], ["train", "zero"], ["train", "0"],
-                                  ["evaluate", "5"], ["evaluate", "5", "1"], ["evaluate", "-5", "8"]])
+                                  ["evaluate", "5"], ["evaluate", "5", "1"], ["evaluate", "-5", "8"],
+                                  ["anneal"], ["anneal", "0"]])
 def test_bad_arguments_print_the_usage(bench, argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         bench.main(argv)
@@ -148,3 +191,5 @@ def test_a_missing_checkpoint_names_the_command_that_makes_it(bench, tmp_path, c
     assert str(missing) in err and "ch5_binarized_likelihood.py train EPOCHS" in err
     with pytest.raises(CheckpointError, match="train EPOCHS"):
         bench.load(missing)
+    assert bench.main(["anneal", "3", "--checkpoint", str(missing)]) == 1
+    assert "train EPOCHS" in capsys.readouterr().err
