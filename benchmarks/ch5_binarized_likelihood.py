@@ -24,8 +24,10 @@ Usage (the output of a real run is kept as ``benchmarks/ch5_binarized_likelihood
     AECOURSE_DATA=../shared/data .venv/bin/python benchmarks/ch5_binarized_likelihood.py evaluate K N
 
 ``anneal`` trains the saved model EPOCHS more epochs with a fresh Adam whose learning
-rate decays from 1e-3 to 0 on a cosine (the shipped model: ``train 40`` then
-``anneal 40``), and keeps the whole history in one checkpoint. ``train`` saves the weights and their history to your cache,
+rate decays from 1e-3 to 0 on a cosine, and keeps the whole history in one checkpoint.
+The shipped model is ``train 40`` then ``anneal 40``; the same two commands repeat it
+(``train`` writes your own copy, which ``anneal`` then continues). ``anneal`` refuses a
+model that is already annealed, such as the shipped one. ``train`` saves the weights and their history to your cache,
 ``~/.cache/aecourse/checkpoints/ch5_conv_vae_binarized.pt``:
 :func:`aecourse.checkpoint.save_checkpoint` refuses to write into the package, as any
 run must. To ship them, move them into ``aecourse/checkpoints/`` with
@@ -179,7 +181,8 @@ def train(train_images: Tensor, test_binary: Tensor, *, epochs: int, latent_dim:
     ``start_from`` continues training that model (moved to the device) instead of drawing
     new weights; ``anneal`` decays the learning rate from ``lr`` to zero on a cosine over
     these epochs, stepped every batch. A constant rate leaves the weights jittering around
-    a minimum; decaying it lets them settle, which is worth a nat or two of -ELBO here.
+    a minimum; decaying it lets them settle. (The shipped model's 40 annealed epochs took
+    its test -ELBO from 92.75 to 90.33; no control ran 40 more epochs at a constant rate.)
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -496,6 +499,11 @@ def run_anneal(args: argparse.Namespace) -> int:
 
     device = get_device()
     model, before, found = load(args.checkpoint, device)  # first: a missing file fails before MNIST is read
+    if "decayed to 0" in str(before.get("recipe", "")):
+        raise CheckpointError(
+            f"{found} is already annealed ({before.get('epochs')} epochs: {before.get('recipe')}); annealing it "
+            f"again would stack another phase onto it. Start from a constant-rate model:\n"
+            f"    {COMMAND} train EPOCHS --checkpoint FILE\nthen anneal that: {COMMAND} anneal EPOCHS --checkpoint FILE")
     path = args.checkpoint or TRAINED
     say(machine(device))
     say(f"continuing {checkpoint_origin(found)}: {plural(before.get('epochs'), 'epoch')} of {before.get('recipe')}")

@@ -55,9 +55,58 @@ def test_a_shift_of_zero_changes_nothing_and_shifts_repeat_with_the_seed(bench):
     assert not torch.equal(once, images)
 
 
-def test_saving_a_model_trained_without_logits_is_refused(bench, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["ch2_beat_hinton.py", "--epochs", "1", "--save"])
+def test_a_shift_moves_the_whole_image_rigidly(bench):
+    """Away from the border, a shifted image is the original rolled by one offset (dy, dx)."""
+    images = torch.rand(64, 784, generator=torch.Generator().manual_seed(2))
+    images.view(64, 28, 28)[:, :2, :] = 0  # a blank border, so that nothing is cut off
+    images.view(64, 28, 28)[:, -2:, :] = 0
+    images.view(64, 28, 28)[:, :, :2] = 0
+    images.view(64, 28, 28)[:, :, -2:] = 0
+    moved = bench.shifted(images, 2, torch.Generator().manual_seed(4)).view(64, 28, 28)
+    for original, result in zip(images.view(64, 28, 28), moved):
+        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                   if torch.equal(torch.roll(original, (dy, dx), dims=(0, 1)), result)]
+        assert len(matches) == 1, "each image must be one rigid translation of the original"
+
+
+def test_the_score_is_the_squared_error_summed_over_pixels_and_averaged_over_images(bench):
+    class Zeros(nn.Module):
+        def forward(self, x):
+            return torch.zeros_like(x)
+
+    x = torch.rand(5, 784, generator=torch.Generator().manual_seed(7))
+    expected = (x ** 2).sum(dim=1).mean().item()
+    assert bench.squared_error_per_image(Zeros(), x, logits=False) == pytest.approx(expected)
+    # logits of 0 are pixels of 0.5
+    assert bench.squared_error_per_image(Zeros(), x, logits=True) == pytest.approx(((x - 0.5) ** 2).sum(1).mean().item())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--loss", "mse", "--save"], "--loss bce"),
+    (["--epochs", "1"], "--epochs needs at least 2"),
+    (["--shift", "-1"], "--shift at least 0"),
+    (["--minutes", "0"], "--minutes more than 0"),
+])
+def test_bad_flags_are_refused_before_any_training(bench, monkeypatch, capsys, argv, message):
+    monkeypatch.setattr(sys, "argv", ["ch2_beat_hinton.py", *argv])
     with pytest.raises(SystemExit) as exit_:
         bench.main()
     assert exit_.value.code == 2
-    assert "--loss bce" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
+
+
+def test_the_defaults_are_the_shipped_recipe(bench, monkeypatch):
+    """Running the script with no flags must repeat the shipped run, not the overfitting one."""
+    seen = {}
+
+    def stop(self, args=None, namespace=None):
+        seen.update(vars(original(self, args, namespace)))
+        raise SystemExit(0)
+
+    import argparse
+    original = argparse.ArgumentParser.parse_args
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", stop)
+    monkeypatch.setattr(sys, "argv", ["ch2_beat_hinton.py"])
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert (seen["epochs"], seen["loss"], seen["shift"], seen["weight_decay"], seen["minutes"]) == (100, "bce", 1, 0.0, None)

@@ -87,8 +87,9 @@ def test_checkpoint_round_trips_into_the_notebooks_conv_vae(bench, trained, tmp_
     torch.testing.assert_close(loaded.encode(test_binary)[0], fresh.eval().encode(test_binary)[0])
 
 
-def test_annealing_continues_the_same_weights_and_ends_at_rate_zero(bench, trained):
-    """`anneal` trains the given model further (not a fresh one) and its cosine reaches 0 at the last step."""
+def test_annealing_continues_the_same_weights_on_a_falling_cosine(bench, trained):
+    """`anneal` trains the given model further (not a fresh one), its rate falling on a cosine
+    from the recipe's towards 0 (reached just after the last step)."""
     model, record, test_binary, _ = trained
     g = torch.Generator().manual_seed(6)
     images = torch.rand(128, 1, 28, 28, generator=g)
@@ -104,16 +105,26 @@ def test_annealing_continues_the_same_weights_and_ends_at_rate_zero(bench, train
     try:
         continued, after = bench.train(images, test_binary, epochs=2, batch_size=64, seed=bench.ANNEAL_SEED,
                                        start_from=model, anneal=True, log=lambda line: None)
+        assert continued is model, "anneal must continue the model it was given"
+        assert any(not torch.equal(start[name], tensor) for name, tensor in model.state_dict().items())
+        # four steps: the rate starts at the recipe's 1e-3 and falls on a cosine towards 0
+        assert rates[0] == pytest.approx(bench.LEARNING_RATE)
+        assert rates == sorted(rates, reverse=True) and len(rates) == 4
+        assert rates[-1] == pytest.approx(bench.LEARNING_RATE * (1 + math.cos(math.pi * 3 / 4)) / 2)
+        assert "decayed to 0 on a cosine" in after["recipe"]
     finally:
         torch.optim.Adam.step = original_step
-    assert continued is model, "anneal must continue the model it was given"
-    assert any(not torch.equal(start[name], tensor) for name, tensor in model.state_dict().items())
-    # four steps: the rate starts at the recipe's 1e-3 and falls on a cosine towards 0
-    assert rates[0] == pytest.approx(bench.LEARNING_RATE)
-    assert rates == sorted(rates, reverse=True) and len(rates) == 4
-    assert rates[-1] == pytest.approx(bench.LEARNING_RATE * (1 + math.cos(math.pi * 3 / 4)) / 2)
-    assert "decayed to 0 on a cosine" in after["recipe"]
-    model.load_state_dict(start)  # leave the module-scoped model as the other tests expect it
+        model.load_state_dict(start)  # leave the module-scoped model as the other tests expect it
+
+
+def test_annealing_an_annealed_model_is_refused(bench, trained, tmp_path, capsys):
+    """A second `anneal` would stack a third phase onto the shipped model: refused, with what to do."""
+    model, record, _, _ = trained
+    path = bench.save(tmp_path / "annealed.pt", model,
+                      {**record, "recipe": record["recipe"] + "; then 1 epoch of Adam lr 0.001 decayed to 0 on a cosine"})
+    assert bench.main(["anneal", "3", "--checkpoint", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "already annealed" in err and "train EPOCHS" in err
 
 
 def test_a_continued_record_keeps_both_phases(bench):
