@@ -81,7 +81,8 @@ def shifted(images: torch.Tensor, most: int, generator: torch.Generator | None =
     return _notebook_shifted()(images, most, generator)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; its defaults are the shipped run's recipe."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=100, help="epochs (default: the shipped run's 100)")
     parser.add_argument("--minutes", type=float, default=None,
@@ -97,6 +98,11 @@ def main() -> None:
                         help="move each training digit by up to this many pixels each way, a new draw every batch")
     parser.add_argument("--save", action="store_true",
                         help=f"save the weights and curves to {trained_checkpoint(NAME)} (bce only)")
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     args = parser.parse_args()
     if args.epochs < 2 or args.shift < 0 or (args.minutes is not None and args.minutes <= 0):
         parser.error("--epochs needs at least 2, --shift at least 0, --minutes more than 0")

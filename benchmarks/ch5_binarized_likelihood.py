@@ -27,7 +27,9 @@ Usage (the output of a real run is kept as ``benchmarks/ch5_binarized_likelihood
 rate decays from 1e-3 to 0 on a cosine, and keeps the whole history in one checkpoint.
 The shipped model is ``train 40`` then ``anneal 40``; the same two commands repeat it
 (``train`` writes your own copy, which ``anneal`` then continues). ``anneal`` refuses a
-model that is already annealed, such as the shipped one. ``train`` saves the weights and their history to your cache,
+model that is already annealed, such as the shipped one.
+
+``train`` saves the weights and their history to your cache,
 ``~/.cache/aecourse/checkpoints/ch5_conv_vae_binarized.pt``:
 :func:`aecourse.checkpoint.save_checkpoint` refuses to write into the package, as any
 run must. To ship them, move them into ``aecourse/checkpoints/`` with
@@ -122,6 +124,7 @@ IWAE_SEED = 2017  # the noise of L_k
 ELBO_SEED = 2018  # the z-samples of the ELBO
 LADDER_SEED = 2019  # the noise of the k ladder's smaller k
 ANNEAL_SEED = 1  # `anneal`: a new batch order and binarisation stream (seeds 1 and 2), not a replay of `train`'s
+ANNEALED = "decayed to 0 on a cosine"  # in an annealed phase's recipe; `anneal` reads it back to refuse a second
 ELBO_SAMPLES = 10
 LADDER_IMAGES = 100
 LADDER_KS = (1, 10, 100)
@@ -240,7 +243,7 @@ def train(train_images: Tensor, test_binary: Tensor, *, epochs: int, latent_dim:
         "machine": machine(device),
         "device": str(device),
         "latent_dim": latent_dim,
-        "recipe": f"Adam lr {lr:g}{' decayed to 0 on a cosine' if anneal else ''}, batch {batch_size}, beta 1, "
+        "recipe": f"Adam lr {lr:g}{' ' + ANNEALED if anneal else ''}, batch {batch_size}, beta 1, "
                   f"seed {seed}, dynamic binarisation (torch.Generator().manual_seed({seed + 1})), "
                   f"{train_images.shape[0]} training images",
         "test_set": f"{test_binary.shape[0]} test images binarised with torch.Generator().manual_seed({TEST_SEED})",
@@ -499,7 +502,7 @@ def run_anneal(args: argparse.Namespace) -> int:
 
     device = get_device()
     model, before, found = load(args.checkpoint, device)  # first: a missing file fails before MNIST is read
-    if "decayed to 0" in str(before.get("recipe", "")):
+    if ANNEALED in str(before.get("recipe", "")):
         raise CheckpointError(
             f"{found} is already annealed ({before.get('epochs')} epochs: {before.get('recipe')}); annealing it "
             f"again would stack another phase onto it. Start from a constant-rate model:\n"
@@ -509,7 +512,7 @@ def run_anneal(args: argparse.Namespace) -> int:
     say(f"continuing {checkpoint_origin(found)}: {plural(before.get('epochs'), 'epoch')} of {before.get('recipe')}")
     train_images = load_mnist(train=True, device=device).images
     test_binary = binarized_test_set(load_mnist(train=False, device=device).images)
-    say(f"{plural(args.epochs, 'more epoch')}, Adam {LEARNING_RATE:g} decayed to 0 on a cosine, new optimizer "
+    say(f"{plural(args.epochs, 'more epoch')}, Adam {LEARNING_RATE:g} {ANNEALED}, new optimizer "
         f"state, seed {ANNEAL_SEED}")
     model, after = train(train_images, test_binary, epochs=args.epochs, seed=ANNEAL_SEED, start_from=model,
                          anneal=True)
