@@ -24,7 +24,8 @@ OLDEST_STAMP := $(OLDEST)/.installed
 # diff of every cell). tests/test_notebook_metadata.py runs `nb-clean check` with them.
 NB_CLEAN_FLAGS := --preserve-cell-outputs --preserve-execution-counts --preserve-notebook-metadata \
 	--preserve-cell-metadata-field tags --preserve-cell-metadata-field mystnb \
-	--preserve-cell-metadata-field jupyter --preserve-cell-metadata-field cellView
+	--preserve-cell-metadata-field jupyter --preserve-cell-metadata-field cellView \
+	--preserve-cell-metadata-field answers
 
 .PHONY: book test test-oldest setup clean notebooks-clean run-notebook
 

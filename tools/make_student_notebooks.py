@@ -3,8 +3,10 @@
 The solved notebook in ``notebooks/`` is the one source: the book publishes it
 and nbval runs it. Its solution cells are marked once, by the cell tag
 ``solution``, inside a ``{solution-start}``/``{solution-end}`` dropdown; the
-check cell after each names what the exercise must define
-(``check.kl_divergence(kl_divergence)``). Colab cannot read the MyST the book
+check cell after each hands the answer to its check
+(``check.kl_divergence(kl_divergence)``). The names the exercise asks for are declared
+in the solution cell's metadata (``"answers": ["kl_divergence"]``): only those become
+stubs, and a check's other arguments (the chapter's model, say) keep their values. Colab cannot read the MyST the book
 is written in, so from each solved notebook this script writes two versions,
 both marked as generated (notebook metadata ``aecourse.generated_from``):
 
@@ -117,6 +119,42 @@ def _stub_def(node: ast.FunctionDef | ast.ClassDef, lines: list[str], label: str
     for method in methods:
         out += [""] + _stub_def(method, lines, label, owner=f"{node.name}.")
     return out
+
+
+ANSWERS_KEY = "answers"
+
+
+def _defined_names(solution: str) -> set[str]:
+    """The names a solution cell defines at its top level (def, class, or assignment, also
+    inside a top-level loop or ``if``)."""
+    names: set[str] = set()
+    for node in ast.parse(solution).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        for sub in ast.walk(node):
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target] if isinstance(sub, (ast.AnnAssign, ast.AugAssign)) else []
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def declared_answers(cell: dict, solution: str, check: str, where: str) -> list[str]:
+    """The names the exercise asks for, as the solution cell declares them in its metadata
+    (``"answers": ["anomaly_score"]``). Only these become stubs: every other argument of
+    the check (the chapter's trained model, its test images) keeps its value. Each must be
+    defined by the solution and handed to the check, or the notebook is wrong, and this says so."""
+    names = cell.get("metadata", {}).get(ANSWERS_KEY)
+    if not names or not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier() for n in names):
+        raise ValueError(f'{where}: declare the names the exercise asks for in the cell\'s metadata, '
+                         f'e.g. "{ANSWERS_KEY}": ["anomaly_score"]')
+    missing = [n for n in names if n not in _defined_names(solution)]
+    if missing:
+        raise ValueError(f"{where}: declares {missing} as answers, but the solution does not define them")
+    arguments = CHECK_CALL.search(check)
+    passed = {a.strip() for a in arguments["args"].split(",")} if arguments else set()
+    unchecked = [n for n in names if n not in passed]
+    if unchecked:
+        raise ValueError(f"{where}: declares {unchecked} as answers, but the check after it is not given them")
+    return names
 
 
 def stub_for(solution: str, answer_names: list[str], label: str) -> str:
@@ -343,7 +381,7 @@ def student_version(notebook: dict, config: dict, name: str) -> dict:
             match = CHECK_CALL.search(source(check)) if check else None
             if label is None or match is None:
                 raise ValueError(f"{name}: solution cell {i} needs a {{solution-start}} label before it and a check after it")
-            names = [a.strip() for a in match["args"].split(",") if a.strip().isidentifier()]
+            names = declared_answers(cell, text, source(check), f"{name}: solution cell {i} ({label})")
             stub = _clear(cell)
             stub["source"] = stub_for(text, names, label)
             stub["metadata"]["tags"] = [STUB_TAG]

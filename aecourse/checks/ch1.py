@@ -104,7 +104,7 @@ def _explain_loop(got: list[float], x: Tensor, steps: int, lr: float) -> str:
             f"{got[first]:.6g}; the chapter's loop gives {want[first]:.6g} from that seed.")
 
 
-@exercise_check("the mended training loop")
+@exercise_check("the mended training loop", label="ex-ch1-loop")
 def mended_loop(train: Callable[[Tensor, int, float], list[float]]) -> str:
     """``train(x, steps, lr)`` must give the chapter loop's float losses, call after call.
 
@@ -132,7 +132,7 @@ def mended_loop(train: Callable[[Tensor, int, float], list[float]]) -> str:
             "rates (0.05, 0.1, 0.2) and two data sets; the sweep below can rely on it.")
 
 
-@exercise_check("the PCA reconstruction error by SVD")
+@exercise_check("the PCA reconstruction error by SVD", label="ex-ch1-pca")
 def pca_error(answer: Callable[[Tensor, int], float]) -> str:
     """``answer(x, k)`` must equal the rank-k PCA mean squared error per entry, for several data sets."""
     generator = torch.Generator().manual_seed(1)
@@ -215,7 +215,7 @@ def _sharpness_cases() -> list[tuple[str, Callable[[Tensor], Tensor], Tensor]]:
     ]
 
 
-@exercise_check("the sharpness of a loss")
+@exercise_check("the sharpness of a loss", label="ex-ch1-sharpness")
 def sharpness(answer: Callable[[Callable[[Tensor], Tensor], Tensor], float]) -> str:
     """``answer(f, point)``: the largest eigenvalue of the Hessian of ``f`` at ``point``.
 
@@ -271,7 +271,7 @@ def diverges(lr: float, steps: int = 1000) -> bool:
     return any(not math.isfinite(v) or v > 1e6 for v in losses)
 
 
-@exercise_check("the first learning rate that diverges")
+@exercise_check("the first learning rate that diverges", label="ex-ch1-lr")
 def diverging_lr(answer: float) -> str:
     """``answer`` must be the smallest rate of :data:`DIVERGENCE_GRID` at which SGD diverges.
 
@@ -314,7 +314,7 @@ def _state(model: nn.Module) -> dict[str, Tensor]:
     return {name: value.detach().clone() for name, value in model.state_dict().items()}
 
 
-@exercise_check("a rescaled encoder with the same reconstructions")
+@exercise_check("a rescaled encoder with the same reconstructions", label="ex-ch1-unit")
 def unit_encoder(answer: Callable[[nn.Module], nn.Module]) -> str:
     """``answer(model)`` returns a new model whose encoder rows have unit length and whose
     reconstructions equal ``model``'s; ``model`` itself is left as it was."""
@@ -377,7 +377,7 @@ def _explain_rescale(model: nn.Module, x: Tensor, got: Tensor, k: int) -> str:
 
 # -- the tied autoencoder -----------------------------------------------------------
 
-@exercise_check("the tied linear autoencoder")
+@exercise_check("the tied linear autoencoder", label="ex-ch1-tied")
 def tied_autoencoder(model_class: type[nn.Module]) -> str:
     """``model_class(d, k)`` shares one (k, d) weight between encoder and decoder and adds both biases.
 
@@ -437,3 +437,15 @@ def tied_autoencoder(model_class: type[nn.Module]) -> str:
         probe_x = torch.ones(2, d)  # made outside the probe: it is the data
         probe_devices(lambda: model(probe_x), "the forward pass")
     return "one matrix W and two biases, both added, for three sizes; the reconstruction is x W^T W + b_e W + b_d."
+
+
+# -- where the student stands --------------------------------------------------------------
+
+from aecourse.checks.core import Note, show_hint as hint  # noqa: E402  check.hint("ex-ch1-...")
+from aecourse.checks.core import progress as _progress  # noqa: E402
+
+
+def progress() -> Note:
+    """Which of this chapter's exercises pass in this kernel, from their checks' last verdicts:
+    the chapter's last cell shows it."""
+    return _progress(__name__)

@@ -62,7 +62,7 @@ def _replay(start: nn.Module, optimizer_state: dict, make_optimizer, make_loss, 
     return model
 
 
-@exercise_check("the training step")
+@exercise_check("the training step", label="ex-ch2-step")
 def training_step(step: Callable[[nn.Module, torch.optim.Optimizer, Callable, Tensor], float], *,
                   device: torch.device | str | None = None) -> str:
     """``step(model, optimizer, loss_fn, batch)`` does one update and returns the batch loss as a float.
@@ -124,7 +124,7 @@ class _Recorder(nn.Module):
         return torch.sigmoid(self.dropout(self.linear(x)))
 
 
-@exercise_check("the test-set MSE")
+@exercise_check("the test-set MSE", label="ex-ch2-eval")
 def test_mse(answer: Callable[[nn.Module, Tensor], float], *, device: torch.device | str | None = None) -> str:
     """``answer(model, x)`` returns the mean squared error per pixel, in eval mode, without grad,
     and leaves the model in training mode. 1,003 images: batches of any size must weigh right."""
@@ -184,7 +184,7 @@ def _mirror(linears: Sequence[nn.Linear], z: Tensor, last: Callable[[Tensor], Te
     return h
 
 
-@exercise_check("the decoder built from the encoder's sizes")
+@exercise_check("the decoder built from the encoder's sizes", label="ex-ch2-decoder")
 def make_decoder(answer: Callable[[Sequence[int]], nn.Module], *, device: torch.device | str | None = None) -> str:
     """``answer(sizes)`` mirrors an encoder's layer sizes, ReLU between and Sigmoid out.
 
@@ -245,7 +245,7 @@ def _per_image_mse(model: nn.Module, x: Tensor) -> Tensor:
         return ((model(x) - x) ** 2).mean(dim=1)
 
 
-@exercise_check("the test digits reconstructed worst")
+@exercise_check("the test digits reconstructed worst", label="ex-ch2-worst")
 def worst_digits(answer: Callable[[nn.Module, Tensor, int], Sequence[int]], *,
                  device: torch.device | str | None = None) -> str:
     """``answer(model, x, n)``: indices of the ``n`` images of ``x`` with the largest mean squared
@@ -356,7 +356,7 @@ def _kept_graphs() -> tuple[set[str], set[str]]:
     return graphs, activations
 
 
-@exercise_check("which loops keep a graph alive")
+@exercise_check("which loops keep a graph alive", label="ex-ch2-leak")
 def kept_graphs(keeps_graph: object, keeps_activations: object) -> str:
     """``keeps_graph``: the loops of :data:`LOOPS` whose kept values hold a graph;
     ``keeps_activations``: those whose kept graphs still hold the activations.
@@ -372,3 +372,15 @@ def kept_graphs(keeps_graph: object, keeps_activations: object) -> str:
             raise Wrong(f"{what} = {sorted(got)} is not right about {', '.join(wrong)}. " + " ".join(extra))
     return (f"graphs in {sorted(graphs)}, activations only in {sorted(activations)}. The measurement below "
             "shows what each costs.")
+
+
+# -- where the student stands --------------------------------------------------------------
+
+from aecourse.checks.core import Note, show_hint as hint  # noqa: E402  check.hint("ex-ch2-...")
+from aecourse.checks.core import progress as _progress  # noqa: E402
+
+
+def progress() -> Note:
+    """Which of this chapter's exercises pass in this kernel, from their checks' last verdicts:
+    the chapter's last cell shows it."""
+    return _progress(__name__)

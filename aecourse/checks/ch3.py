@@ -29,7 +29,7 @@ def _reference_forward(x: Tensor, kernels: Sequence[Tensor], biases: Sequence[Te
     return h
 
 
-@exercise_check("the manual forward pass")
+@exercise_check("the manual forward pass", label="ex-ch3-forward")
 def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor], *,
                    device: torch.device | str | None = None) -> str:
     """``answer(x, kernels, biases)``: ReLU after every layer but the last, Sigmoid after it.
@@ -68,7 +68,7 @@ def manual_forward(answer: Callable[[Tensor, list[Tensor], list[Tensor]], Tensor
 _INNER_SHARE = math.erf(1 / math.sqrt(2)) / math.erf(2 / math.sqrt(2))
 
 
-@exercise_check("TF1's variance_scaling_initializer")
+@exercise_check("TF1's variance_scaling_initializer", label="ex-ch3-init")
 def variance_scaling(answer: Callable[..., Tensor]) -> str:
     """``answer(shape, generator=g)`` draws a TF-layout ``[in, out]`` kernel like TF1's default.
 
@@ -118,7 +118,7 @@ def variance_scaling(answer: Callable[..., Tensor]) -> str:
     return "std sqrt(1/fan_in) after truncation at two corrected standard deviations, as TF1 draws it."
 
 
-@exercise_check("porting a TF1 layer")
+@exercise_check("porting a TF1 layer", label="ex-ch3-port")
 def port_layer(answer: Callable[[Tensor, Tensor], nn.Module], *, device: torch.device | str | None = None) -> str:
     """``answer(kernel, bias)`` returns a module computing ``sigmoid(x @ kernel + bias)``.
 
@@ -173,7 +173,7 @@ def _truncated_std(a: float) -> float:
     return math.sqrt(1 - 2 * a * density / mass)
 
 
-@exercise_check("the spread of a truncated normal")
+@exercise_check("the spread of a truncated normal", label="ex-ch3-truncated")
 def truncated_std(answer: Callable[[float], float]) -> str:
     """``answer(a)``: the standard deviation of a standard normal truncated to [-a, a].
 
@@ -217,7 +217,7 @@ def _tied_count(sizes: Sequence[int]) -> int:
     return kernels + sum(sizes[1:]) + sum(sizes[:-1])
 
 
-@exercise_check("the size of a tied autoencoder")
+@exercise_check("the size of a tied autoencoder", label="ex-ch3-tied-count")
 def tied_parameter_count(answer: Callable[[Sequence[int]], int]) -> str:
     """``answer(sizes)``: the parameters of a tied autoencoder with encoder widths ``sizes``
     (kernels shared, transposed, by the decoder; every layer with its own bias).
@@ -258,3 +258,15 @@ def tied_parameter_count(answer: Callable[[Sequence[int]], int]) -> str:
         if got == values:
             raise Wrong(f"{said} {hint}")
     raise Wrong(said)
+
+
+# -- where the student stands --------------------------------------------------------------
+
+from aecourse.checks.core import Note, show_hint as hint  # noqa: E402  check.hint("ex-ch3-...")
+from aecourse.checks.core import progress as _progress  # noqa: E402
+
+
+def progress() -> Note:
+    """Which of this chapter's exercises pass in this kernel, from their checks' last verdicts:
+    the chapter's last cell shows it."""
+    return _progress(__name__)

@@ -67,7 +67,7 @@ def _setting(case: tuple[int, int, int, int]) -> str:
     return f"size {size}, kernel {kernel}, stride {stride}, padding {padding}"
 
 
-@exercise_check("the size of a convolution's output")
+@exercise_check("the size of a convolution's output", label="ex-ch4-size")
 def conv_output_size(answer: Callable[..., int], *, device: torch.device | str | None = None) -> str:
     """``answer(size, kernel, stride=1, padding=0)``: the side of ``nn.Conv2d``'s output,
     ``(size + 2 * padding - kernel) // stride + 1``, as an int.
@@ -229,7 +229,7 @@ def _traced(module: nn.Module) -> Iterator[tuple[list[str], set[int]]]:
             hook.remove()
 
 
-@exercise_check("an upsampler without checkerboard")
+@exercise_check("an upsampler without checkerboard", label="ex-ch4-upsampler")
 def upsampler(answer: Callable[[], nn.Module], *, device: torch.device | str | None = None) -> str:
     """``answer()`` returns an ``nn.Module`` mapping ``(N, 32, 7, 7)`` to ``(N, 1, 28, 28)`` whose
     every ``nn.ConvTranspose2d`` covers its output evenly (no built-in checkerboard).
@@ -401,7 +401,7 @@ def _judge_masking(got: Tensor, x: Tensor, fraction: float) -> None:
                         "near it): each pixel must have the same chance of being dropped, wherever it lies.")
 
 
-@exercise_check("masking noise")
+@exercise_check("masking noise", label="ex-ch4-mask")
 def masking_noise(answer: Callable[[Tensor, float], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(x, fraction)``: a new tensor, ``x`` with ``fraction`` of each image's pixels set to 0
     at random and the others unchanged: the masking noise of Vincent et al. (2008).
@@ -476,7 +476,7 @@ def _penalty(got: object, n: int, h: int) -> Tensor:
     return got.reshape(())
 
 
-@exercise_check("the KL sparsity penalty")
+@exercise_check("the KL sparsity penalty", label="ex-ch4-kl")
 def kl_sparsity(answer: Callable[[Tensor, float], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(activations, rho)``: ``sum_j KL(rho || rho_hat_j)``, ``rho_hat_j`` the mean of unit j over
     the batch (dim 0), as a 0-d tensor whose gradient reaches the activations.
@@ -662,7 +662,7 @@ def _mse_scores(model: nn.Module, images: Tensor) -> Tensor:
         return torch.cat([((model(b) - b) ** 2).flatten(1).mean(dim=1).cpu() for b in images.split(500)])
 
 
-@exercise_check("the anomaly score")
+@exercise_check("the anomaly score", label="ex-ch4-anomaly")
 def anomaly_score(answer: Callable[[nn.Module, Tensor], Tensor], model: nn.Module, images: Tensor, *,
                   target_auc: float = 0.95) -> str:
     """``answer(model, images)``: one score per image, higher = more anomalous, from the autoencoder.
@@ -761,3 +761,15 @@ def anomaly_score(answer: Callable[[nn.Module, Tensor], Tensor], model: nn.Modul
             "defect's whole error while averaging away the scattered error along a clean digit's strokes; a much "
             "larger window dilutes the defect again, a much smaller one lets one badly drawn pixel decide. Choose "
             "w on held-out images, never on the ones you report.")
+
+
+# -- where the student stands --------------------------------------------------------------
+
+from aecourse.checks.core import Note, show_hint as hint  # noqa: E402  check.hint("ex-ch4-...")
+from aecourse.checks.core import progress as _progress  # noqa: E402
+
+
+def progress() -> Note:
+    """Which of this chapter's exercises pass in this kernel, from their checks' last verdicts:
+    the chapter's last cell shows it."""
+    return _progress(__name__)

@@ -32,7 +32,7 @@ def _close(got: Tensor, want: Tensor, rel: float = 1e-4) -> bool:
     return torch.allclose(got, want, rtol=rel, atol=1e-6)
 
 
-@exercise_check("the reparameterisation")
+@exercise_check("the reparameterisation", label="ex-ch5-reparam")
 def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(mu, logvar)`` returns ``mu + exp(logvar / 2) * eps`` with fresh ``eps ~ N(0, I)``.
 
@@ -98,7 +98,7 @@ def _posterior(seed: int, n: int = 6, k: int = 4) -> tuple[Tensor, Tensor]:
     return torch.randn(n, k, generator=g), torch.randn(n, k, generator=g)
 
 
-@exercise_check("the KL term")
+@exercise_check("the KL term", label="ex-ch5-kl")
 def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(mu, logvar)``: KL(q || N(0, I)) summed over latents and batch, as a
     tensor whose gradient reaches ``mu`` and ``logvar`` (it is part of the loss).
@@ -159,7 +159,7 @@ def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.d
     return f"{first:.4f} on a test posterior, and 0 for the prior itself."
 
 
-@exercise_check("the VAE loss")
+@exercise_check("the VAE loss", label="ex-ch5-loss")
 def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(logits, x, mu, logvar, beta=1.0)``: summed Bernoulli NLL (from logits) +
     beta * KL, a tensor whose gradient reaches logits, mu and logvar."""
@@ -238,7 +238,7 @@ class _ProbeVAE(nn.Module):
         return (z * self.scale)[:, :1].reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
 
 
-@exercise_check("sampling from the prior")
+@exercise_check("sampling from the prior", label="ex-ch5-sample")
 def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(model, n)``: n images from z ~ N(0, I), decoded in eval mode without a graph
     and passed through a Sigmoid. Decoding in chunks, under ``torch.inference_mode()``,
@@ -295,7 +295,7 @@ def _codes(variances: list[float], n: int, seed: int) -> Tensor:
     return offset + spread * torch.randn(n, len(variances), generator=g)
 
 
-@exercise_check("the active latent dimensions")
+@exercise_check("the active latent dimensions", label="ex-ch5-active")
 def active_dims(answer: Callable[[Tensor], object], *, device: torch.device | str | None = None) -> str:
     """``answer(mu)``: the dimensions whose posterior mean varies across images, variance above 0.01.
 
@@ -455,7 +455,7 @@ def _estimates(got: object, n: int, k: int) -> Tensor:
     return cpu_float64(got).flatten()
 
 
-@exercise_check("the importance-weighted log-likelihood")
+@exercise_check("the importance-weighted log-likelihood", label="ex-ch5-iwae")
 def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor], *,
                               device: torch.device | str | None = None) -> str:
     """``answer(model, x, k)``: per image, ``logsumexp_i(log w_i) - log k`` with ``z_i ~ q(z|x)`` and
@@ -548,3 +548,15 @@ def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor]
             f"exact log p(x) of every test image (about {float(exact.mean()):.0f} nats, where exp(log w) underflows), "
             f"{gap:.2f} nats above the ELBO of an imperfect q; k = 10 averages "
             f"{float(results[10].mean() - exact.mean()):+.2f}.")
+
+
+# -- where the student stands --------------------------------------------------------------
+
+from aecourse.checks.core import Note, show_hint as hint  # noqa: E402  check.hint("ex-ch5-...")
+from aecourse.checks.core import progress as _progress  # noqa: E402
+
+
+def progress() -> Note:
+    """Which of this chapter's exercises pass in this kernel, from their checks' last verdicts:
+    the chapter's last cell shows it."""
+    return _progress(__name__)

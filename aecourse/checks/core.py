@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import random
 import sysconfig
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten, tree_map
 
@@ -98,8 +99,32 @@ def _other_random_streams_kept() -> Iterator[None]:
             torch.mps.set_rng_state(mps_state)
 
 
-def exercise_check(title: str) -> Callable[[F], F]:
+@dataclass(frozen=True)
+class Exercise:
+    """What the course knows of one exercise: its label (as the book numbers it), the title its
+    check's verdicts carry, the chapter module its check lives in, and the stronger hint a
+    student may ask for with ``check.hint(label)``."""
+
+    label: str
+    title: str
+    chapter: str
+    hint: str | None
+
+
+#: Every exercise whose check has been defined, by label, in the order the checks are defined
+#: (each chapter module defines its checks in the order of the chapter's exercises; a test says so).
+EXERCISES: dict[str, Exercise] = {}
+#: The last verdict of each exercise's check in this kernel, by label: what ``progress`` reports.
+VERDICTS: dict[str, CheckResult] = {}
+
+
+def exercise_check(title: str, *, label: str, hint: str | None = None) -> Callable[[F], F]:
     """Turn a body that raises :class:`Wrong` into a check that returns a verdict.
+
+    ``label`` is the exercise's label in the chapter (``ex-ch4-anomaly``): the verdict is kept
+    under it for :func:`progress`, and ``hint`` (a stronger hint than the check's first
+    message, which names only what the student can see) is shown by :func:`show_hint` when
+    the student asks for it, never unasked.
 
     The body returns the success message. Three things keep a verdict honest:
 
@@ -114,36 +139,211 @@ def exercise_check(title: str) -> Callable[[F], F]:
     """
 
     def decorate(body: F) -> F:
+        if label in EXERCISES and EXERCISES[label].chapter != body.__module__:
+            raise ValueError(f"two checks claim exercise {label}: in {EXERCISES[label].chapter} and {body.__module__}")
+        EXERCISES[label] = Exercise(label, title, body.__module__, hint)
+        offer = f" (For a stronger hint: check.hint(\"{label}\").)" if hint else ""
+
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
-            if any(is_stub(a) for a in args):  # keywords are the check's own options
-                return CheckResult(False, f"Not done yet ({title}): replace the ... in the exercise cell, run it, then run this check again.")
-            try:
-                with _other_random_streams_kept(), torch.random.fork_rng():
-                    message = body(*args, **kwargs)
-                result = CheckResult(True, f"Correct ({title}): {message}")
-            except ExerciseNotDone:
-                result = CheckResult(False, f"Not done yet ({title}): the exercise cell still holds its stub; write your answer there, run it, then run this check again.")
-            except Wrong as reason:
-                result = CheckResult(False, f"Not yet ({title}): {reason}")
-            except Exception as error:
-                last = traceback.format_exception_only(type(error), error)[-1].strip()
-                if is_device_mismatch(error):
-                    result = CheckResult(False, f"Not yet ({title}): {_MIXED_DEVICES} (The error: {last})")
-                elif _raised_in_answer(error):  # the student's code crashed: say where, briefly
-                    result = CheckResult(False, f"Not yet ({title}): running your answer raised {last}")
-                else:
-                    result = CheckResult(
-                        False,
-                        f"Not yet ({title}): the check could not use what your answer returned: {last}. "
-                        "Look at what your answer returns (its type and shape); if it looks right, "
-                        "the check may be at fault: please report it.",
-                    )
+            result = _verdict(body, title, offer, args, kwargs)
+            VERDICTS[label] = result
             return result
 
+        run.label = label  # type: ignore[attr-defined]
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+def _verdict(body: Callable[..., str], title: str, offer: str, args: tuple, kwargs: dict) -> CheckResult:
+    """Run one check body on ``args`` and say what it found (see :func:`exercise_check`)."""
+    if any(is_stub(a) for a in args):  # keywords are the check's own options
+        return CheckResult(False, f"Not done yet ({title}): replace the ... in the exercise cell, run it, then run this check again.")
+    try:
+        with _other_random_streams_kept(), torch.random.fork_rng():
+            message = body(*args, **kwargs)
+        return CheckResult(True, f"Correct ({title}): {message}")
+    except ExerciseNotDone:
+        return CheckResult(False, f"Not done yet ({title}): the exercise cell still holds its stub; write your answer there, run it, then run this check again.")
+    except Wrong as reason:
+        return CheckResult(False, f"Not yet ({title}): {reason}{offer}")
+    except Exception as error:
+        last = traceback.format_exception_only(type(error), error)[-1].strip()
+        if is_device_mismatch(error):
+            return CheckResult(False, f"Not yet ({title}): {_MIXED_DEVICES} (The error: {last})")
+        if _raised_in_answer(error):  # the student's code crashed: say where, briefly
+            return CheckResult(False, f"Not yet ({title}): running your answer raised {last}")
+        return CheckResult(
+            False,
+            f"Not yet ({title}): the check could not use what your answer returned: {last}. "
+            "Look at what your answer returns (its type and shape); if it looks right, "
+            "the check may be at fault: please report it.",
+        )
+
+
+# -- hints and progress -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Note:
+    """Text a notebook shows as it is (its repr), for ``check.hint`` and ``check.progress``."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def show_hint(label: str) -> Note:
+    """The stronger hint of exercise ``label``: shown only when a student asks, ``check.hint(label)``."""
+    if label not in EXERCISES:
+        known = ", ".join(EXERCISES) or "none loaded yet"
+        return Note(f"No exercise is labelled {label!r}. The labels are: {known}.")
+    exercise = EXERCISES[label]
+    if exercise.hint is None:
+        return Note(f"Exercise {label} ({exercise.title}) has no hint beyond its check's messages.")
+    return Note(textwrap.fill(f"Hint for {label} ({exercise.title}): {exercise.hint}", width=78, subsequent_indent="  "))
+
+
+def progress(chapter: str) -> Note:
+    """Where a student stands in ``chapter`` (a check module's name): each exercise with the
+    last verdict its check gave in this kernel, so the list says what has really been checked."""
+    rows, done = [], 0
+    exercises = [e for e in EXERCISES.values() if e.chapter == chapter]
+    for exercise in exercises:
+        verdict = VERDICTS.get(exercise.label)
+        if verdict is None:
+            state = "open     (its check has not run in this session)"
+        elif verdict.passed:
+            state, done = "passed", done + 1
+        elif verdict.message.startswith("Not done yet"):
+            state = "open     (still a stub)"
+        else:
+            state = "not yet  (its check rejected the last answer)"
+        rows.append(f"  {exercise.label:<20} {state}")
+    head = f"{done} of {len(exercises)} exercises pass in this session:"
+    return Note("\n".join([head, *rows]))
+
+
+# -- arguments an answer must leave as it found them -------------------------------------
+
+def _module_state(module: nn.Module) -> dict[str, Any]:
+    return {
+        "modes": {name: m.training for name, m in module.named_modules()},
+        "tensors": {name: (t.detach().clone(), t.device, t.dtype, t.requires_grad)
+                    for name, t in [*module.named_parameters(), *module.named_buffers()]},
+    }
+
+
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, nn.Module):
+        return _module_state(value)
+    if isinstance(value, Tensor):
+        return (value.detach().clone(), value.device, value.dtype, value.requires_grad, tuple(value.shape))
+    if isinstance(value, (list, dict, set)):
+        return copy.deepcopy(value)
+    return None
+
+
+def _module_changes(name: str, module: nn.Module, before: dict[str, Any], contents: bool) -> list[str]:
+    after = _module_state(module)
+    found = []
+    flipped = [n for n, mode in before["modes"].items() if after["modes"].get(n) != mode]
+    if flipped:
+        was = "training" if before["modes"][flipped[0]] else "evaluation"
+        now = "evaluation" if before["modes"][flipped[0]] else "training"
+        found.append(f"it switched {name} from {was} mode to {now} mode and left it there "
+                     "(put the mode back as you found it)")
+    for tensor_name, (saved, device, dtype, _) in before["tensors"].items():
+        now = after["tensors"].get(tensor_name)
+        if now is None:
+            found.append(f"it removed {name}'s {tensor_name}")
+            break
+        if now[1] != device:
+            found.append(f"it moved {name} from {device} to {now[1]} (.to() and .cuda() move a model in place)")
+            break
+        if now[2] != dtype:
+            found.append(f"it changed {name}'s dtype from {dtype} to {now[2]} (.double(), .half() and .to(dtype) "
+                         "convert a model in place)")
+            break
+    if contents and not found:
+        changed = [n for n, (saved, *_) in before["tensors"].items() if not torch.equal(after["tensors"][n][0], saved)]
+        if changed:
+            found.append(f"it changed {name}'s weights ({changed[0]}): the exercise reads the model, it does not train it")
+    return found
+
+
+def _restore(value: Any, before: Any) -> None:
+    """Put ``value`` back as ``before`` saw it: the check leaves the notebook's objects as it found them."""
+    with torch.no_grad():
+        if isinstance(value, nn.Module):
+            for name, m in value.named_modules():
+                m.training = before["modes"].get(name, m.training)
+            for name, t in [*value.named_parameters(), *value.named_buffers()]:
+                if name in before["tensors"]:
+                    saved = before["tensors"][name][0]
+                    if t.device == saved.device and t.dtype == saved.dtype:
+                        t.copy_(saved)
+                    else:
+                        t.data = saved.clone()
+        elif isinstance(value, Tensor):
+            saved = before[0]
+            if value.shape == saved.shape and value.dtype == saved.dtype and value.device == saved.device:
+                value.copy_(saved)
+            else:
+                value.data = saved.clone()
+            if value.is_leaf:
+                value.requires_grad_(before[3])
+        elif isinstance(value, list):
+            value[:] = before
+        elif isinstance(value, (dict, set)):
+            value.clear()
+            value.update(before)
+
+
+def _changes(name: str, value: Any, before: Any, contents: bool) -> list[str]:
+    if isinstance(value, nn.Module):
+        return _module_changes(name, value, before, contents)
+    if isinstance(value, Tensor):
+        saved, device, dtype, requires_grad, shape = before
+        if value.device != device:
+            return [f"it moved {name} to {value.device}"]
+        if value.dtype != dtype or tuple(value.shape) != shape:
+            return [f"it changed {name} in place (its dtype or shape)"]
+        if value.is_leaf and value.requires_grad != requires_grad:
+            return [f"it switched requires_grad of {name} to {value.requires_grad}"]
+        if contents and not torch.equal(value.detach(), saved):
+            return [f"it changed the values of {name} in place (an in-place operation such as add_, mul_, "
+                    f"clamp_, x[...] = or x += wrote into the tensor it was given)"]
+        return []
+    if isinstance(value, (list, dict, set)) and contents and value != before:
+        return [f"it changed the {type(value).__name__} {name} it was given"]
+    return []
+
+
+@contextlib.contextmanager
+def left_as_found(*, contents: bool = True, **arguments: Any) -> Iterator[None]:
+    """Reject an answer that changes what it was given, and put it back either way.
+
+    ``arguments`` names what the answer receives (``model=model, images=images``). After the
+    block, each is compared with a copy taken before: a model's train/eval mode (every
+    submodule), device, dtype and, where ``contents`` is true, its weights; a tensor's values,
+    device, dtype and ``requires_grad``; a list's, dict's or set's items. Anything changed is
+    restored (the notebook's model must not leave a check moved or in another mode) and the
+    answer rejected with :class:`Wrong`, naming the change. A training step passes
+    ``contents=False``: it must change the weights, but nothing else.
+    """
+    before = {name: _snapshot(value) for name, value in arguments.items()}
+    try:
+        yield
+    finally:
+        found: list[str] = []
+        for name, value in arguments.items():
+            if before[name] is not None:
+                found += _changes(name, value, before[name], contents)
+                _restore(value, before[name])
+    if found:
+        raise Wrong(f"your answer changed what it was given: {found[0]}. It must leave its arguments as it found them.")
 
 
 # -- reading what answers return ------------------------------------------------------
