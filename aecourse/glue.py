@@ -26,10 +26,37 @@ def glue(name: str, value: object) -> None:
     from IPython.core.formatters import format_display_data
     from IPython.display import display
 
+    _note_fast_mode_once_per_cell()
+
     stored = value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
     data, metadata = format_display_data(stored)
     metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
     display({GLUE_PREFIX + kind: content for kind, content in data.items()}, raw=True, metadata=metadata)
+
+
+_noted_cells: set[int] = set()
+
+
+def _note_fast_mode_once_per_cell() -> None:
+    """In fast mode, say once in each cell that glues a number that the number is not the
+    text's: the prose quotes the full run, and a student's fast run differs (by a lot, for a
+    model trained one epoch on a subset)."""
+    from aecourse.settings import fast_mode_note, is_fast
+
+    if not is_fast():
+        return
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        cell = shell.execution_count if shell is not None else None
+    except ImportError:
+        cell = None
+    if cell is not None and cell in _noted_cells:
+        return
+    if cell is not None:
+        _noted_cells.add(cell)
+    print(fast_mode_note("The numbers this cell stores for the text"))
 
 
 def glued_values(notebook: dict) -> dict[str, str]:

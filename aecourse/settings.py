@@ -100,3 +100,17 @@ def user_cache_dir() -> Path:
     """
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "aecourse"
+
+
+def fast_mode_note(what: str = "The numbers in this cell") -> str:
+    """The sentence fast mode prints beside a result the prose quotes."""
+    return (f"[fast mode] {what} come from a shortened run (a subset of MNIST, fewer epochs); "
+            "the text quotes the full run's. Run without AECOURSE_FAST to reproduce them.")
+
+
+def note_if_fast(what: str = "The numbers in this cell") -> None:
+    """In fast mode, print :func:`fast_mode_note` under a result the prose describes (a figure
+    of samples, say), so that a student who sees grey noise beside "recognisable digits"
+    knows why. In full mode, print nothing: the stored run is the one the text quotes."""
+    if is_fast():
+        print(fast_mode_note(what))
