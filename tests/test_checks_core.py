@@ -8,7 +8,7 @@ from aecourse.checks import CheckResult, ExerciseNotDone, exercise_check
 from aecourse.checks.core import Wrong, is_stub
 
 
-@exercise_check("doubling")
+@exercise_check("doubling", label="ex-test-doubling")
 def check_double(double):
     """Accepts a function that doubles its argument."""
     if double(3) != 6:
@@ -45,7 +45,7 @@ def test_stub_is_not_done(stub):
     """The ... (or None) placeholder gives 'Not done yet' without running the body."""
     calls = []
 
-    @exercise_check("stub")
+    @exercise_check("stub", label="ex-test-stub")
     def body(answer):
         calls.append(answer)
         return "ran"
@@ -103,7 +103,7 @@ def test_a_check_leaves_the_notebooks_random_stream_alone():
     """Checks seed their own data; re-running one must not change what later cells draw."""
     import torch
 
-    @exercise_check("seeds")
+    @exercise_check("seeds", label="ex-test-seeds")
     def reseeds(answer):
         torch.manual_seed(0)
         torch.rand(5)
@@ -147,7 +147,7 @@ def test_a_stub_called_inside_the_check_reads_not_done():
     def stub(x):
         raise ExerciseNotDone("ex-1", "helper")
 
-    @exercise_check("partial")
+    @exercise_check("partial", label="ex-test-partial")
     def body(answer):
         return answer(1)
 
@@ -245,3 +245,106 @@ def test_as_number_takes_number_types_and_no_text():
         assert isinstance(as_number(written), float), written
     for written in ("0.3", True, None, [0.3], torch.ones(2)):
         assert as_number(written) is None, written
+
+
+# -- hints, progress, and arguments left as found -----------------------------------------
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from aecourse.checks.core import VERDICTS, left_as_found, progress, show_hint  # noqa: E402
+
+
+@exercise_check("halving", label="ex-test-halving", hint="Divide by two.")
+def check_half(half):
+    if half(4) != 2:
+        raise Wrong("half(4) should be 2.")
+    return "half(4) == 2."
+
+
+def test_a_rejection_offers_the_stronger_hint_without_giving_it():
+    result = check_half(lambda x: x)
+    assert 'check.hint("ex-test-halving")' in result.message and "Divide" not in result.message
+    assert "Divide by two." in repr(show_hint("ex-test-halving"))
+
+
+def test_a_hint_for_an_unknown_label_lists_the_known_ones():
+    assert "ex-test-halving" in repr(show_hint("ex-test-nothing"))
+
+
+def test_progress_reports_each_exercise_by_its_last_verdict_in_this_kernel():
+    VERDICTS.pop("ex-test-halving", None)
+    assert "open" in repr(progress(__name__)).split("ex-test-halving")[1].splitlines()[0]
+    check_half(lambda x: x)
+    assert "not yet" in repr(progress(__name__)).split("ex-test-halving")[1].splitlines()[0]
+    check_half(lambda x: x / 2)
+    assert "passed" in repr(progress(__name__)).split("ex-test-halving")[1].splitlines()[0]
+    check_half(...)
+    assert "still a stub" in repr(progress(__name__)).split("ex-test-halving")[1].splitlines()[0]
+
+
+def test_a_label_claimed_by_two_chapters_is_refused():
+    with pytest.raises(ValueError, match="two checks claim"):
+        exercise_check("x", label="ex-ch1-pca")(lambda: "ok")
+
+
+def _model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+
+
+@pytest.mark.parametrize("mischief, words", [
+    (lambda m, x: m.eval(), "from training mode to evaluation mode"),
+    (lambda m, x: m[1].eval(), "from training mode to evaluation mode"),
+    (lambda m, x: m.double(), "dtype from torch.float32 to torch.float64"),
+    (lambda m, x: m.to("meta"), "moved model"),
+    (lambda m, x: torch.nn.init.zeros_(m[0].weight), "changed model's weights"),
+    (lambda m, x: x.mul_(2), "changed the values of x in place"),
+    (lambda m, x: x.__setitem__(0, 0.0), "changed the values of x in place"),
+])
+def test_an_answer_that_changes_its_arguments_is_rejected_and_undone(mischief, words):
+    model, x = _model(), torch.randn(4, 3)
+    saved_model, saved_x = {k: v.clone() for k, v in model.state_dict().items()}, x.clone()
+    with pytest.raises(Wrong, match=words):
+        with left_as_found(model=model, x=x):
+            mischief(model, x)
+    assert model.training and model[1].training and x.dtype == torch.float32
+    assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in model.parameters())
+    assert all(torch.equal(v, saved_model[k]) for k, v in model.state_dict().items())
+    assert torch.equal(x, saved_x)
+
+
+def test_an_answer_that_leaves_its_arguments_alone_passes_even_if_it_switches_modes_and_back():
+    model, x = _model(), torch.randn(4, 3)
+    with left_as_found(model=model, x=x):
+        model.eval()
+        with torch.no_grad():
+            model(x)
+        model.train()
+        y = x * 2  # noqa: F841 - out of place
+
+
+def test_a_training_step_may_change_the_weights_but_not_the_mode():
+    model, x = _model(), torch.randn(4, 3)
+    with left_as_found(contents=False, model=model):
+        torch.nn.init.zeros_(model[0].weight)
+    with pytest.raises(Wrong, match="evaluation mode"):
+        with left_as_found(contents=False, model=model):
+            model.eval()
+
+
+def test_a_list_the_answer_appends_to_is_noticed_and_restored():
+    items = [1, 2]
+    with pytest.raises(Wrong, match="changed the list items"):
+        with left_as_found(items=items):
+            items.append(3)
+    assert items == [1, 2]
+
+
+def test_an_answer_that_raises_still_leaves_the_arguments_restored():
+    model = _model()
+    with pytest.raises(RuntimeError):
+        with left_as_found(model=model):
+            model.eval()
+            raise RuntimeError("the answer crashed")
+    assert model.training

@@ -107,3 +107,82 @@ def test_student_markdown_has_no_myst_syntax_colab_would_show_raw(path):
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"])
             assert not re.search(r"\{(cite|doc|ref|numref|exercise|solution)[^}]*\}", text), text[:200]
+
+
+# -- answers declared, not guessed --------------------------------------------------------
+
+def _solution_cell(source: str, answers=None) -> dict:
+    metadata = {"tags": ["solution"]}
+    if answers is not None:
+        metadata["answers"] = answers
+    return {"cell_type": "code", "metadata": metadata, "source": source, "outputs": [], "execution_count": 1}
+
+
+def test_only_the_declared_answer_becomes_a_stub_and_the_checks_other_arguments_keep_their_values():
+    """Chapter 4's anomaly exercise hands the check the chapter's trained model: it is no answer."""
+    solution = 'def anomaly_score(model, images):\n    """One score per image."""\n    return model(images)\n'
+    names = generator.declared_answers(_solution_cell(solution, ["anomaly_score"]), solution,
+                                       "check.anomaly_score(anomaly_score, conv_model, test.images[half:])", "here")
+    stub = generator.stub_for(solution, names, "ex-ch4-anomaly")
+    assert "conv_model" not in stub and "def anomaly_score(model, images):" in stub
+
+
+@pytest.mark.parametrize("answers, check, words", [
+    (None, "check.f(f)", "declare the names"),
+    ([], "check.f(f)", "declare the names"),
+    (["g"], "check.f(g)", "does not define them"),
+    (["f"], "check.f(model, data)", "is not given them"),
+])
+def test_an_undeclared_or_wrongly_declared_answer_stops_the_generator_with_a_message(answers, check, words):
+    solution = 'def f(x):\n    """Twice x."""\n    return 2 * x\n'
+    with pytest.raises(ValueError, match=words):
+        generator.declared_answers(_solution_cell(solution, answers), solution, check, "ch0: solution cell 3")
+
+
+def _exercise_texts(solved: dict) -> dict[str, str]:
+    """Each exercise label -> the text of its exercise box."""
+    texts = {}
+    for cell in solved["cells"]:
+        if cell["cell_type"] == "markdown":
+            for match in generator.EXERCISE.finditer("".join(cell["source"])):
+                label = re.search(r"^:label:\s*(\S+)", match["options"], re.MULTILINE)
+                texts[label[1]] = match["body"]
+    return texts
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
+def test_every_stub_leaves_to_write_only_names_its_exercise_asks_for(path):
+    """A stub that blanks a name the exercise text never mentions (``conv_model = ...``) cannot be finished."""
+    texts = _exercise_texts(load_notebook(path))
+    student = load_notebook(ROOT / "notebooks" / "student" / path.name)
+    stubs = [c for c in student["cells"] if "exercise-stub" in c["metadata"].get("tags", [])]
+    assert stubs
+    for stub in stubs:
+        text = "".join(stub["source"])
+        label = re.match(r"# Exercise (ex-[\w-]+):", text)[1]
+        blanked = re.findall(r"^(\w+) = \.\.\.", text, re.MULTILINE)
+        written = re.findall(r"^(?:def|class) (\w+)", text, re.MULTILINE)
+        for name in blanked + written:
+            assert f"`{name}" in texts[label], f"{label}'s stub leaves {name} to write, but its exercise never asks for it"
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
+def test_every_function_or_class_left_to_write_has_a_docstring_that_states_its_contract(path):
+    student = load_notebook(ROOT / "notebooks" / "student" / path.name)
+    for stub in (c for c in student["cells"] if "exercise-stub" in c["metadata"].get("tags", [])):
+        tree = __import__("ast").parse("".join(stub["source"]))
+        for node in tree.body:
+            if node.__class__.__name__ in ("FunctionDef", "ClassDef"):
+                assert __import__("ast").get_docstring(node), f"{node.name} is left to write with no contract"
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
+def test_the_chapters_checks_are_defined_in_the_order_of_its_exercises(path):
+    """``check.progress()`` lists a chapter's exercises in the order the checks are defined."""
+    import importlib
+
+    from aecourse.checks.core import EXERCISES
+
+    module = importlib.import_module(f"aecourse.checks.ch{int(path.name[:2])}")
+    in_module = [e.label for e in EXERCISES.values() if e.chapter == module.__name__]
+    assert in_module == list(_exercise_texts(load_notebook(path)))

@@ -192,8 +192,10 @@ def solved_link_text(config: dict, name: str) -> str:
 def student_link_text(config: dict, name: str) -> str:
     url = colab_url(config, f"notebooks/colab/{name}")
     return ("**Exercise version.** Each exercise has a stub cell: write your answer there, run it, then "
-            "run the check below it. Running past an exercise you have not done stops with a message "
-            f"that names it. The [solved version]({url}) has every answer, hidden until you open it.")
+            "run the check below it. Stuck? `check.hint(\"<the exercise's label>\")` shows a stronger hint. "
+            "Running past an exercise you have not done stops with a message that names it; a wrong answer "
+            "does not stop the notebook, and the cells after it show what your answer does. The last cell "
+            f"lists which exercises pass. The [solved version]({url}) has every answer, hidden until you open it.")
 
 
 def colab_link_text(config: dict, name: str) -> str:

@@ -273,19 +273,35 @@ def _module_changes(name: str, module: nn.Module, before: dict[str, Any], conten
     return found
 
 
+def _qualified(root: nn.Module, module: nn.Module, key: str) -> str:
+    """The name ``root.named_parameters()`` gives ``module``'s tensor ``key``."""
+    prefix = next(name for name, m in root.named_modules() if m is module)
+    return f"{prefix}.{key}" if prefix else key
+
+
 def _restore(value: Any, before: Any) -> None:
     """Put ``value`` back as ``before`` saw it: the check leaves the notebook's objects as it found them."""
     with torch.no_grad():
         if isinstance(value, nn.Module):
             for name, m in value.named_modules():
                 m.training = before["modes"].get(name, m.training)
-            for name, t in [*value.named_parameters(), *value.named_buffers()]:
-                if name in before["tensors"]:
-                    saved = before["tensors"][name][0]
-                    if t.device == saved.device and t.dtype == saved.dtype:
-                        t.copy_(saved)
-                    else:
-                        t.data = saved.clone()
+            saved = before["tensors"]
+            now = dict([*value.named_parameters(), *value.named_buffers()])
+            if any(n in now and (now[n].device != s[1] or now[n].dtype != s[2]) for n, s in saved.items()):
+                home = next(iter(saved.values()))[1]  # a module lives on one device
+                try:
+                    value.to(device=home)
+                except NotImplementedError:  # out of meta, which holds no values: make room, then copy
+                    value.to_empty(device=home)
+                for module in value.modules():  # each tensor back to its own dtype (int buffers stay int)
+                    for store in (module._parameters, module._buffers):
+                        for key, tensor in store.items():
+                            if tensor is not None and tensor.dtype != saved.get(_qualified(value, module, key), (0, 0, tensor.dtype))[2]:
+                                tensor.data = tensor.data.to(saved[_qualified(value, module, key)][2])
+                now = dict([*value.named_parameters(), *value.named_buffers()])
+            for name, (tensor, *_) in saved.items():
+                if name in now:
+                    now[name].copy_(tensor)
         elif isinstance(value, Tensor):
             saved = before[0]
             if value.shape == saved.shape and value.dtype == saved.dtype and value.device == saved.device:
