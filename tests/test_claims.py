@@ -117,6 +117,26 @@ def test_glue_only_in_cells_nbval_does_not_compare(path):
             assert "nbval-ignore-output" in cell["metadata"].get("tags", []), "".join(cell["source"])[:80]
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_fast_mode_notes_only_in_cells_nbval_does_not_compare(path):
+    """A fast-mode note prints in fast mode only: the stored full run has no such line to compare."""
+    for cell in _cells(path):
+        if cell["cell_type"] == "code" and "note_if_fast(" in "".join(cell["source"]):
+            assert "nbval-ignore-output" in cell["metadata"].get("tags", []), "".join(cell["source"])[:80]
+
+
+def test_fast_mode_says_beside_a_glued_number_that_it_is_not_the_texts(monkeypatch, capsys):
+    from aecourse import glue as glue_module
+
+    monkeypatch.setenv("AECOURSE_FAST", "1")
+    monkeypatch.setattr(glue_module, "_noted_cells", set())
+    glue_module._note_fast_mode_once_per_cell()
+    assert "shortened run" in capsys.readouterr().out
+    monkeypatch.setenv("AECOURSE_FAST", "0")
+    glue_module._note_fast_mode_once_per_cell()
+    assert capsys.readouterr().out == ""
+
+
 def _all_code() -> str:
     return "\n".join("".join(c["source"]) for path in NOTEBOOKS for c in _cells(path) if c["cell_type"] == "code")
 
