@@ -126,7 +126,9 @@ def test_fast_mode_notes_only_in_cells_nbval_does_not_compare(path):
 
 
 def test_fast_mode_says_beside_a_glued_number_that_it_is_not_the_texts(monkeypatch, capsys):
-    from aecourse import glue as glue_module
+    import importlib
+
+    glue_module = importlib.import_module("aecourse.glue")
 
     monkeypatch.setenv("AECOURSE_FAST", "1")
     monkeypatch.setattr(glue_module, "_noted_cells", set())
