@@ -80,10 +80,10 @@ def solutions(path: Path) -> list[str]:
     return [c.source for c in solved.cells if "solution" in c.metadata.get("tags", [])]
 
 
-def check_cells(notebook) -> dict[int, str]:
-    """Cell index -> the label of the exercise whose check it is (the last stub before it)."""
+def check_cells(notebook, labels: dict[int, str]) -> dict[int, str]:
+    """Cell index -> the label of the exercise whose check it is (the last stub before it);
+    ``labels`` are the notebook's stubs, read before any was filled in."""
     found, label = {}, None
-    labels = stubs(notebook)
     for index, cell in enumerate(notebook.cells):
         label = labels.get(index, label)
         if cell.cell_type == "code" and CHECK_CELL.match(cell.source):
@@ -120,8 +120,8 @@ def run_completed(notebook, monkeypatch, mnist_dir) -> None:
                             f"{notebook.cells[index].source[:300]}", pytrace=False)
 
 
-def assert_every_check_correct(notebook) -> None:
-    checks = check_cells(notebook)
+def assert_every_check_correct(notebook, labels: dict[int, str]) -> None:
+    checks = check_cells(notebook, labels)
     assert checks, "no check cell ran"
     for index, label in checks.items():
         said = text_of(notebook.cells[index])
@@ -149,7 +149,7 @@ def test_a_completed_exercise_version_runs_top_to_bottom_and_every_check_passes(
     for index, answer in filled.items():
         notebook.cells[index].source = answer
     run_completed(notebook, monkeypatch, mnist_dir)
-    assert_every_check_correct(notebook)
+    assert_every_check_correct(notebook, labels)
 
 
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
@@ -172,7 +172,8 @@ def course_frames(error: CellExecutionError) -> list[str]:
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
 def test_a_wrong_answer_is_rejected_and_the_notebook_carries_on_as_the_exercise_page_says(path, monkeypatch, mnist_dir):
     notebook = nbformat.read(ROOT / "notebooks" / "student" / path.name, as_version=4)
-    answers, labels, checks = answers_for(path), stubs(notebook), check_cells(notebook)
+    answers, labels = answers_for(path), stubs(notebook)
+    checks = check_cells(notebook, labels)
     right = {index: answers[label]["correct"][0] for index, label in labels.items()}
     wrong = {index: answers[label]["wrong"][0] for index, label in labels.items()}
     for index, (source, _) in wrong.items():
