@@ -348,3 +348,17 @@ def test_an_answer_that_raises_still_leaves_the_arguments_restored():
             model.eval()
             raise RuntimeError("the answer crashed")
     assert model.training
+
+
+def test_a_list_of_tensors_is_compared_by_value_and_restored():
+    kernels = [torch.ones(2, 2), torch.zeros(3)]
+    with left_as_found(kernels=kernels):
+        pass
+    with pytest.raises(Wrong, match="changed the list kernels"):
+        with left_as_found(kernels=kernels):
+            kernels.pop()
+    assert len(kernels) == 2 and torch.equal(kernels[1], torch.zeros(3))
+    with pytest.raises(Wrong, match="changed the list kernels"):
+        with left_as_found(kernels=kernels):
+            kernels[0] = kernels[0] * 2
+    assert torch.equal(kernels[0], torch.ones(2, 2))
