@@ -282,8 +282,9 @@ def _qualified(root: nn.Module, module: nn.Module, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def _restore(value: Any, before: Any) -> None:
-    """Put ``value`` back as ``before`` saw it: the check leaves the notebook's objects as it found them."""
+def _restore(value: Any, before: Any, contents: bool) -> None:
+    """Put ``value`` back as ``before`` saw it: the check leaves the notebook's objects as it found them.
+    A model's weights are put back only where ``contents`` says they were not the answer's to change."""
     with torch.no_grad():
         if isinstance(value, nn.Module):
             for name, m in value.named_modules():
@@ -303,7 +304,7 @@ def _restore(value: Any, before: Any) -> None:
                                 tensor.data = tensor.data.to(saved[_qualified(value, module, key)][2])
                 now = dict([*value.named_parameters(), *value.named_buffers()])
             for name, (tensor, *_) in saved.items():
-                if name in now:
+                if name in now and contents:
                     now[name].copy_(tensor)
         elif isinstance(value, Tensor):
             saved = before[0]
@@ -375,8 +376,10 @@ def left_as_found(*, contents: bool = True, **arguments: Any) -> Iterator[None]:
         found: list[str] = []
         for name, value in arguments.items():
             if before[name] is not None:
-                found += _changes(name, value, before[name], contents)
-                _restore(value, before[name])
+                changed = _changes(name, value, before[name], contents)
+                if changed:  # written back only when changed: a write bumps a tensor's version, and
+                    _restore(value, before[name], contents)  # autograd refuses a saved tensor written since
+                found += changed
     if found:
         raise Wrong(f"your answer changed what it was given: {found[0]}. It must leave its arguments as it found them.")
 
