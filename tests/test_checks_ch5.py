@@ -1,4 +1,8 @@
-"""Chapter 5 checks: each passes a correct answer and rejects typical wrong ones with a hint."""
+"""Chapter 5 checks: each passes a correct answer and rejects typical wrong ones, naming the cause.
+
+The answers a student might write live in ``tests/answers_ch5.py``, shared with the student-path
+test; here every one of them is judged, beside cases that need more than a cell's source.
+"""
 
 import math
 
@@ -6,231 +10,215 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aecourse.checks import ch5
+from answers_ch5 import ANSWERS
+from aecourse.checks import ch5, core
+from student_answers import define
 from verdicts import assert_accepted, assert_rejected
 
-
-def good_reparameterize(mu, logvar):
-    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-
-
-def test_reparameterize_accepts_the_solution():
-    assert_accepted(ch5.reparameterize(good_reparameterize))
+# What the exercise cells may use from the notebook's earlier cells.
+def good_kl(mu, logvar, prior_std=1.0):
+    s2 = prior_std**2
+    return 0.5 * torch.sum((mu.pow(2) + logvar.exp()) / s2 - 1 - logvar + math.log(s2))
 
 
-def test_reparameterize_rejects_std_as_variance():
-    assert_rejected(ch5.reparameterize(lambda mu, logvar: mu + torch.exp(logvar) * torch.randn_like(mu)), "sigma = exp(logvar / 2)")
+EARLIER = {"kl_divergence": good_kl}
+
+#: label -> (the check, the names the exercise declares)
+EXERCISES = {
+    "ex-ch5-reparam": (ch5.reparameterize, ["reparameterize"]),
+    "ex-ch5-kl": (ch5.kl_divergence, ["kl_divergence"]),
+    "ex-ch5-loss": (ch5.vae_loss, ["vae_loss"]),
+    "ex-ch5-active": (ch5.active_from_logvar, ["active_from_logvar"]),
+    "ex-ch5-iwae": (ch5.importance_log_likelihood, ["importance_log_likelihood"]),
+    "ex-ch5-sample": (ch5.sample_prior, ["sample_prior"]),
+    "ex-ch5-beta": (ch5.beta_sweep, ["more_active_beta", "lowest_neg_elbo_beta"]),
+}
 
 
-def test_reparameterize_rejects_no_noise():
-    assert_rejected(ch5.reparameterize(lambda mu, logvar: mu), "noise")
+def judge(label, source):
+    check, names = EXERCISES[label]
+    namespace = define(source, **EARLIER)
+    return check(*(namespace[name] for name in names))
 
 
-def test_reparameterize_rejects_sampling_without_a_path_for_gradients():
-    detached = lambda mu, logvar: torch.normal(mu.detach(), torch.exp(0.5 * logvar.detach()))  # noqa: E731
-    assert_rejected(ch5.reparameterize(detached), "gradient")
+def test_every_exercise_has_enough_answers_and_the_checks_come_in_the_chapters_order():
+    assert list(ANSWERS) == list(EXERCISES)
+    assert [e.label for e in core.EXERCISES.values() if e.chapter == ch5.__name__] == list(EXERCISES)
+    for label, answers in ANSWERS.items():
+        assert len(answers["correct"]) >= 2, label
+        assert len(answers["wrong"]) >= 5, label
 
 
-def good_kl(mu, logvar):
-    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+CORRECT = [pytest.param(label, source, id=f"{label}-{i}")
+           for label, answers in ANSWERS.items() for i, source in enumerate(answers["correct"])]
+WRONG = [pytest.param(label, source, words, id=f"{label}-{i}")
+         for label, answers in ANSWERS.items() for i, (source, words) in enumerate(answers["wrong"])]
 
 
-def test_kl_accepts_the_solution():
-    assert_accepted(ch5.kl_divergence(good_kl))
+@pytest.mark.parametrize("label, source", CORRECT)
+def test_a_correct_answer_passes(label, source):
+    assert_accepted(judge(label, source))
 
 
-def test_kl_rejects_flipped_sign_and_mean():
-    flipped = ch5.kl_divergence(lambda mu, logvar: 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()))
-    assert not flipped.passed and "sign" in flipped.message
-    mean = ch5.kl_divergence(lambda mu, logvar: -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp()))
-    assert not mean.passed and "sum" in mean.message
+@pytest.mark.parametrize("label, source, words", WRONG)
+def test_a_wrong_answer_is_rejected_with_its_cause(label, source, words):
+    assert_rejected(judge(label, source), words)
 
 
-def test_kl_rejects_logvar_read_as_sigma():
-    result = ch5.kl_divergence(lambda mu, s: 0.5 * torch.sum(mu**2 + s**2 - 1 - torch.log(s**2 + 1e-12)))
-    assert not result.passed
+def test_the_first_rejection_names_what_the_student_sees_and_code_waits_for_the_hint():
+    """A first message names no PyTorch function to call; the hint, asked for, may."""
+    for label, answers in ANSWERS.items():
+        for source, _ in answers["wrong"]:
+            message = judge(label, source).message
+            for code in ("torch.randn_like", "torch.logsumexp", "binary_cross_entropy_with_logits", "model.eval()",
+                         "torch.no_grad()", "torch.sigmoid"):
+                assert code not in message, f"{label}: {message}"
+    assert "torch.randn_like" in repr(ch5.hint("ex-ch5-reparam"))
+    assert "logsumexp" in repr(ch5.hint("ex-ch5-iwae"))
 
 
-def good_loss(logits, x, mu, logvar, beta=1.0):
-    return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") + beta * good_kl(mu, logvar)
+# -- more of each exercise: what a cell's source alone cannot show ---------------------
 
-
-def test_loss_accepts_the_solution():
-    assert_accepted(ch5.vae_loss(good_loss))
-
-
-def test_loss_names_probabilities_and_missing_beta_and_mean():
-    probs = ch5.vae_loss(lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy(torch.sigmoid(l), x, reduction="sum") + beta * good_kl(mu, lv))
-    assert not probs.passed and "with_logits" in probs.message
-    no_beta = ch5.vae_loss(lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu, lv))
-    assert not no_beta.passed and "beta" in no_beta.message
-    mean = ch5.vae_loss(lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy_with_logits(l, x) + beta * good_kl(mu, lv))
-    assert not mean.passed and "reduction='sum'" in mean.message
-
-
-@torch.no_grad()
-def good_sampler(model, n):
-    model.eval()
-    z = torch.randn(n, model.latent_dim, device=next(model.parameters()).device)
-    return torch.sigmoid(model.decode(z))
-
-
-def test_sampler_accepts_the_solution():
-    assert_accepted(ch5.sample_prior(good_sampler))
-
-
-def test_sampler_rejects_train_mode_logits_and_wrong_prior():
-    @torch.no_grad()
-    def train_mode(model, n):
-        return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim)))
-
-    assert "eval" in ch5.sample_prior(train_mode).message
-
-    @torch.no_grad()
-    def logits(model, n):
-        model.eval()
-        return model.decode(torch.randn(n, model.latent_dim))
-
-    assert "sigmoid" in ch5.sample_prior(logits).message
-
-    @torch.no_grad()
-    def uniform(model, n):
-        model.eval()
-        return torch.sigmoid(model.decode(torch.rand(n, model.latent_dim)))
-
-    assert "N(0, I)" in ch5.sample_prior(uniform).message
-
-
-def test_sampler_rejects_a_graph():
-    def with_grad(model, n):
-        model.eval()
-        return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim)))
-
-    assert_rejected(ch5.sample_prior(with_grad), "no_grad")
-
-
-# -- answers a student could write: correct ones written differently, and wrong ones --
-
-def test_reparameterize_accepts_correct_variants():
-    variants = [
-        lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape, device=mu.device),
-        lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape).to(mu),
-        lambda mu, logvar: torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample(),
-        lambda mu, logvar: mu + torch.sqrt(torch.exp(logvar)) * torch.normal(0.0, 1.0, size=mu.shape, device=mu.device),
-    ]
-    for answer in variants:
+def test_reparameterize_accepts_a_tensor_made_on_the_inputs_device_in_two_ways():
+    for answer in (lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape).to(mu),
+                   lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape, device=mu.device)):
         assert_accepted(ch5.reparameterize(answer))
 
 
-def test_reparameterize_rejects_shared_reseeded_and_cut_noise():
+def test_reparameterize_rejects_noise_that_is_not_standard_normal():
+    assert_rejected(ch5.reparameterize(lambda mu, logvar: mu + torch.exp(0.5 * logvar) * (torch.rand_like(mu) - 0.5)),
+                    "spread is wrong")
+    assert_rejected(ch5.reparameterize(lambda mu, logvar: mu + torch.randn_like(mu) * torch.exp(-0.5 * logvar)),
+                    "spread is wrong")
+    assert_rejected(ch5.reparameterize(lambda mu, logvar: mu.detach() + torch.exp(0.5 * logvar) * torch.randn_like(mu)),
+                    "dz/dmu should be 1")
+
+
+def test_kl_rejects_an_answer_that_writes_into_mu():
+    def in_place(mu, logvar, prior_std=1.0):
+        with torch.no_grad():
+            mu.mul_(1.0001)
+        return good_kl(mu, logvar, prior_std)
+
+    assert_rejected(ch5.kl_divergence(in_place), "changed the values of mu in place")
+
+
+def test_kl_names_the_slips_of_the_standard_case_too():
     cases = {
-        "share their noise": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape[0], 1),
-        "every row got the same noise": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(1, mu.shape[1]),
-        "fresh on every call": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn(
-            mu.shape, generator=torch.Generator().manual_seed(0)),
-        "spread is wrong": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * (torch.rand_like(mu) - 0.5),
-        "The spread is wrong": lambda mu, logvar: mu + torch.randn_like(mu) * torch.exp(-0.5 * logvar),
-        "not centred on mu": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.rand_like(mu),
-        "cuts the path": lambda mu, logvar: torch.normal(mu, torch.exp(0.5 * logvar)),
-        "gradient does not reach logvar": lambda mu, logvar: mu + torch.exp(0.5 * logvar).detach() * torch.randn_like(mu),
-        "dz/dmu should be 1": lambda mu, logvar: mu.detach() + torch.exp(0.5 * logvar) * torch.randn_like(mu),
-        "sigma = exp(logvar / 2)": lambda mu, logvar: mu + torch.exp(logvar) * torch.randn_like(mu),
+        "mu^2 term is missing": lambda mu, lv, s=1.0: 0.5 * torch.sum(lv.exp() - 1 - lv),
+        "factor 1/2": lambda mu, lv, s=1.0: torch.sum(mu**2 + lv.exp() - 1 - lv),
+        "sigma appears where": lambda mu, lv, s=1.0: 0.5 * torch.sum(mu**2 + (0.5 * lv).exp() - 1 - lv),
+        "carries no gradient": lambda mu, lv, s=1.0: good_kl(mu, lv, s).detach(),
+        "must be one number": lambda mu, lv, s=1.0: 0.5 * torch.sum(mu.pow(2) + lv.exp() - 1 - lv, dim=1),
+        "does not reach both mu and logvar": lambda mu, lv, s=1.0: good_kl(mu.detach(), lv, s) + 0 * mu.sum(),
+        "wrong factor": lambda mu, lv, s=1.0: 0.5 * torch.sum((mu**2 + lv.exp()) / s**2 - 1 - lv + math.log(s)),
+        "sigma^2 is not divided by s^2": lambda mu, lv, s=1.0: 0.5 * torch.sum(
+            mu**2 / s**2 + lv.exp() - 1 - lv + math.log(s**2)),
     }
-    for expected, answer in cases.items():
-        assert_rejected(ch5.reparameterize(answer), expected)
+    for words, answer in cases.items():
+        assert_rejected(ch5.kl_divergence(answer), words)
 
 
-def test_kl_accepts_correct_variants():
+def test_kl_accepts_a_scalar_constant_and_a_tensor_prior():
     variants = [
-        lambda mu, logvar: 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(),
-        lambda mu, logvar: torch.distributions.kl_divergence(
-            torch.distributions.Normal(mu, (0.5 * logvar).exp()), torch.distributions.Normal(0.0, 1.0)).sum(),
-        lambda mu, logvar: (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).sum(dim=1).sum(),
+        lambda mu, logvar, prior_std=1.0: good_kl(mu, logvar, prior_std) + 0 * torch.tensor(1.0),
+        lambda mu, logvar, prior_std=1.0: torch.distributions.kl_divergence(
+            torch.distributions.Normal(mu, (0.5 * logvar).exp()), torch.distributions.Normal(0.0, prior_std)).sum(),
     ]
     for answer in variants:
         assert_accepted(ch5.kl_divergence(answer))
 
 
-def test_kl_rejects_detached_item_per_image_and_half_formulas():
-    def formula(mu, logvar):
-        return 0.5 * torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar)
+def test_kl_whose_graph_breaks_in_backward_is_the_answers_fault():
+    def in_place(mu, logvar, prior_std=1.0):
+        t = logvar.exp()
+        t.add_(mu**2).sub_(1).sub_(logvar)  # exp saved its output for backward, and this changes it
+        return t.sum() / 2
 
-    cases = {
-        "must be a tensor": lambda mu, logvar: formula(mu, logvar).item(),
-        "carries no gradient": lambda mu, logvar: formula(mu, logvar).detach(),
-        "must be one number": lambda mu, logvar: 0.5 * torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar, dim=1),
-        "sign is flipped": lambda mu, logvar: -formula(mu, logvar),
-        "don't average": lambda mu, logvar: 0.5 * torch.mean(mu.pow(2) + logvar.exp() - 1 - logvar),
-        "to itself must be 0": lambda mu, logvar: 0.5 * torch.sum(mu.pow(2) + logvar.exp() - logvar),  # forgot the -1
-        "expected": lambda mu, logvar: 0.5 * torch.sum(mu.pow(2) + (2 * logvar).exp() - 1 - 2 * logvar),  # logvar read as log sigma
-        "does not reach both mu and logvar": lambda mu, logvar: formula(mu.detach(), logvar) + 0 * mu.sum(),
-    }
-    for expected, answer in cases.items():
-        assert_rejected(ch5.kl_divergence(answer), expected)
+    result = ch5.kl_divergence(in_place)
+    assert not result.passed
+    assert "in-place" in result.message and "check may be at fault" not in result.message
 
 
-def test_loss_accepts_a_variant_that_returns_its_parts():
-    def with_parts(logits, x, mu, logvar, beta=1.0):
-        reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum()
-        kl = torch.distributions.kl_divergence(
-            torch.distributions.Normal(mu, (0.5 * logvar).exp()), torch.distributions.Normal(0.0, 1.0)).sum()
-        return reconstruction + beta * kl, reconstruction, kl
+def test_loss_rejects_an_answer_that_writes_into_the_images():
+    def clamps(logits, x, mu, logvar, beta=1.0):
+        x.clamp_(1e-6, 1 - 1e-6)
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") + beta * good_kl(mu, logvar)
 
-    assert_accepted(ch5.vae_loss(with_parts))
+    assert_rejected(ch5.vae_loss(clamps), "changed the values of x in place")
 
 
-def test_loss_rejects_swapped_detached_item_and_no_default_beta():
-    cases = {
-        "swapped": lambda l, x, mu, lv, beta=1.0: F.binary_cross_entropy_with_logits(x, l, reduction="sum") + beta * good_kl(mu, lv),
-        "must be a tensor": lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu, lv, beta).item(),
-        "carries no gradient": lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu, lv, beta).detach(),
-        "default of 1.0": lambda l, x, mu, lv, beta: good_loss(l, x, mu, lv, beta),
-        "does not reach": lambda l, x, mu, lv, beta=1.0: good_loss(l, x, mu.detach(), lv, beta) + 0 * mu.sum(),
-    }
-    for expected, answer in cases.items():
-        assert_rejected(ch5.vae_loss(answer), expected)
+def test_loss_rejects_a_graph_that_misses_mu():
+    def misses(logits, x, mu, logvar, beta=1.0):
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") + beta * good_kl(mu.detach(), logvar) + 0 * mu.sum()
+
+    assert_rejected(ch5.vae_loss(misses), "does not reach")
 
 
-def test_sampler_accepts_inference_mode_chunks_and_a_device_variable():
-    def inference(model, n):
+def test_active_accepts_every_shape_of_the_same_answer():
+    for answer in (lambda lv: (lv.exp().mean(0) < 0.99).cpu().numpy(),
+                   lambda lv: list((lv.exp().mean(0) < 0.99).numpy()),
+                   lambda lv: torch.where(lv.exp().mean(0) < 0.99),
+                   lambda lv: tuple(int(d) for d in (lv.exp().mean(0) < 0.99).nonzero()),
+                   lambda lv: (lv.exp().mean(0) < 0.99).nonzero(),  # shape (k, 1)
+                   lambda lv: (lv.mean(0).exp() < 0.99).nonzero().flatten(),  # the geometric mean: close enough here
+                   lambda lv: (lv.exp().median(0).values < 0.99).nonzero().flatten()):
+        assert_accepted(ch5.active_from_logvar(answer))
+
+
+def test_active_rejects_a_mask_per_image_and_a_cpu_tensor():
+    assert_rejected(ch5.active_from_logvar(lambda lv: lv.exp().mean(1) < 0.99), "one verdict per image")
+    assert_rejected(ch5.active_from_logvar(
+        lambda lv: ((1 - lv.exp().mean(0)) > torch.full((lv.shape[1],), 0.01)).nonzero().flatten()), "two devices")
+
+
+def test_active_rejects_an_answer_that_writes_into_logvar():
+    def in_place(logvar):
+        return (1 - logvar.exp_().mean(0) > 0.01).nonzero().flatten()
+
+    assert_rejected(ch5.active_from_logvar(in_place), "changed the values of logvar in place")
+
+
+def test_the_active_cases_are_built_as_the_docstring_says():
+    """Each case's sigma^2 averages 1 - variance exactly, and the first image differs where asked."""
+    for variances, spreads, n, seed, first_row in ch5._ACTIVE_CASES:
+        s2 = ch5._logvars(variances, spreads, n, seed, first_row).double().exp()
+        assert torch.allclose(s2.mean(0), 1 - torch.tensor(variances, dtype=torch.float64), atol=1e-6)
+        for d, value in (first_row or {}).items():
+            assert math.isclose(float(s2[0, d]), value, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("more, lowest", [(0.2, 1.0), (0.2, 1), (torch.tensor(0.2), 1.0), (0.2000000001, 1.0)])
+def test_beta_accepts_every_number_type(more, lowest):
+    assert_accepted(ch5.beta_sweep(more, lowest))
+
+
+def test_beta_reports_a_stub_as_not_done():
+    result = ch5.beta_sweep(..., 1.0)
+    assert not result.passed and result.message.startswith("Not done yet")
+
+
+def test_sampler_accepts_a_model_put_back_in_training_mode_and_rejects_changed_weights():
+    def restores(model, n):
         model.eval()
-        with torch.inference_mode():
-            return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim, device=model.scale.device)))
-
-    def chunked(model, n):
-        model.eval()
-        where = next(model.parameters()).device
         with torch.no_grad():
-            parts = [torch.sigmoid(model.decode(torch.randn(len(c), model.latent_dim, device=where)))
-                     for c in torch.arange(n).split(1000)]
-        return torch.cat(parts)
+            images = torch.sigmoid(model.decode(torch.randn(n, model.latent_dim, device=model.scale.device)))
+        model.train()
+        return images
 
-    def on_models_device(model, n):
+    assert_accepted(ch5.sample_prior(restores))
+
+    def rescales(model, n):
         model.eval()
-        device = next(model.parameters()).device
         with torch.no_grad():
-            return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim, device=device)))
+            model.scale.mul_(1.0)  # writes the weights, even if with the same values
+            model.scale.add_(0.5)
+            return torch.sigmoid(model.decode(torch.randn(n, model.latent_dim)))
 
-    for answer in (inference, chunked, on_models_device):
-        assert_accepted(ch5.sample_prior(answer))
+    assert_rejected(ch5.sample_prior(rescales), "weights")
 
 
-def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
-    @torch.no_grad()
-    def fixed_n(model, n):
-        model.eval()
-        return torch.sigmoid(model.decode(torch.randn(4000, model.latent_dim)))
-
-    @torch.no_grad()
-    def shared(model, n):
-        model.eval()
-        return torch.sigmoid(model.decode(torch.randn(n, 1).expand(n, model.latent_dim)))
-
-    @torch.no_grad()
-    def double_sigmoid(model, n):
-        model.eval()
-        return torch.sigmoid(torch.sigmoid(model.decode(torch.randn(n, model.latent_dim))))
-
+def test_sampler_rejects_the_last_chunk_only():
     @torch.no_grad()
     def last_chunk_only(model, n):
         model.eval()
@@ -238,10 +226,7 @@ def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
             images = torch.sigmoid(model.decode(torch.randn(len(chunk), model.latent_dim)))
         return images
 
-    cases = {"for n = 7": fixed_n, "correlated": shared, "sigmoid once": double_sigmoid,
-             "return images of shape (4000, 1, 28, 28)": last_chunk_only}
-    for expected, answer in cases.items():
-        assert_rejected(ch5.sample_prior(answer), expected)
+    assert_rejected(ch5.sample_prior(last_chunk_only), "return images of shape (4000, 1, 28, 28)")
 
 
 # -- device faults: CPU tensors that a GPU runtime would refuse to mix -------------------
@@ -249,7 +234,8 @@ def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
 @pytest.mark.parametrize("check, answer", [
     (ch5.reparameterize, lambda mu, logvar: mu + logvar.mul(0.5).exp() * torch.randn(mu.shape)),
     (ch5.reparameterize, lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.normal(0.0, 1.0, size=mu.shape)),
-    (ch5.kl_divergence, lambda mu, logvar: 0.5 * torch.sum(mu**2 + logvar.exp() - torch.ones(mu.shape) - logvar)),
+    (ch5.kl_divergence, lambda mu, logvar, s=1.0: 0.5 * torch.sum(
+        (mu**2 + logvar.exp()) / s**2 - torch.ones(mu.shape) - logvar + math.log(s**2))),
     (ch5.vae_loss, lambda logits, x, mu, logvar, beta=1.0: F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
      + beta * 0.5 * torch.sum(mu**2 + logvar.exp() - torch.ones(mu.shape) - logvar)),
     (ch5.sample_prior, torch.no_grad()(lambda model, n: model.eval() and None
@@ -257,55 +243,6 @@ def test_sampler_rejects_ignored_n_shared_noise_and_double_sigmoid():
 ], ids=["randn", "normal", "kl-ones", "loss-ones", "prior-randn"])
 def test_answers_that_make_cpu_tensors_are_rejected_on_any_machine(check, answer):
     assert_rejected(check(answer), "two devices")
-
-
-def test_kl_accepts_a_scalar_constant_and_other_closed_forms():
-    variants = [
-        lambda mu, logvar: 0.5 * torch.sum(mu**2 + logvar.exp() - torch.tensor(1.0) - logvar),
-        lambda mu, logvar: torch.distributions.kl_divergence(
-            torch.distributions.Normal(mu, (0.5 * logvar).exp()),
-            torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(),
-        lambda mu, logvar: (0.5 * (mu.square() + logvar.exp()) - 0.5 - 0.5 * logvar).sum(dim=1).sum(),
-    ]
-    for answer in variants:
-        assert_accepted(ch5.kl_divergence(answer))
-
-
-@pytest.mark.parametrize("answer, words", [
-    (lambda mu, lv: 0.5 * torch.sum(mu**2 + (2 * lv).exp() - 1 - 2 * lv), "not log sigma"),
-    (lambda mu, lv: 0.5 * torch.sum(lv.exp() - 1 - lv), "mu^2 term is missing"),
-    (lambda mu, lv: 0.5 * torch.sum(mu**2 + lv.exp() - lv), "the -1 is missing"),
-    (lambda mu, lv: torch.sum(mu**2 + lv.exp() - 1 - lv), "factor 1/2"),
-    (lambda mu, lv: 0.5 * torch.sum(mu**2 + (0.5 * lv).exp() - 1 - lv), "sigma appears where"),
-    (lambda mu, lv: 0.5 * torch.sum((mu**2 + 1) / lv.exp() - 1 + lv), "other direction"),
-], ids=["log-sigma", "no-mu", "no-minus-one", "no-half", "sigma-not-variance", "reverse-kl"])
-def test_kl_derivation_slips_are_named(answer, words):
-    assert_rejected(ch5.kl_divergence(answer), words)
-
-
-# -- the active latent dimensions -------------------------------------------------------
-
-@pytest.mark.parametrize("answer", [
-    lambda mu: (mu.var(dim=0) > 0.01).nonzero().flatten(),
-    lambda mu: mu.var(dim=0) > 0.01,  # a boolean mask
-    lambda mu: [d for d in range(mu.shape[1]) if mu[:, d].var(unbiased=False).item() > 0.01],
-    lambda mu: torch.where(((mu - mu.mean(0)) ** 2).mean(0) > 0.01)[0].tolist(),
-], ids=["indices", "mask", "list-population-variance", "by-hand"])
-def test_active_dims_accepts(answer):
-    assert_accepted(ch5.active_dims(answer))
-
-
-@pytest.mark.parametrize("answer, words", [
-    (lambda mu: (mu.var(dim=1) > 0.01).nonzero().flatten(), "across dimensions"),
-    (lambda mu: (mu.mean(dim=0).abs() > 0.01).nonzero().flatten(), "tests the mean"),
-    (lambda mu: (mu.std(dim=0) > 0.01).nonzero().flatten(), "standard deviation"),
-    (lambda mu: (mu.var(dim=0) <= 0.01).nonzero().flatten(), "inactive"),
-    (lambda mu: mu.var(dim=0), "of floats"),
-    (lambda mu: (mu.var(dim=0) > 0.1).nonzero().flatten(), "your answer gave"),
-    (lambda mu: (mu.var(dim=0) > torch.full((mu.shape[1],), 0.01)).nonzero().flatten(), "two devices"),
-], ids=["wrong-axis", "mean", "std", "inverted", "variances", "threshold", "cpu-tensor"])
-def test_active_dims_rejects(answer, words):
-    assert_rejected(ch5.active_dims(answer), words)
 
 
 def test_checks_leave_numpy_and_python_random_streams_alone():
@@ -329,51 +266,6 @@ def test_checks_leave_numpy_and_python_random_streams_alone():
     random.seed(5)
     ch3.truncated_std(monte_carlo)
     assert (np.random.rand(), random.random()) == expected
-
-
-def test_worst_digits_and_active_dims_accept_other_shapes_of_the_same_answer():
-    from aecourse.checks import ch2
-
-    def column(model, x, n):
-        model.eval()
-        with torch.no_grad():
-            errors = ((model(x) - x) ** 2).mean(1, keepdim=True)
-        model.train()
-        return errors.topk(n, dim=0).indices  # shape (n, 1)
-
-    def topk_result(model, x, n):
-        model.eval()
-        with torch.no_grad():
-            return ((model(x) - x) ** 2).mean(1).topk(n)  # values and indices
-
-    for answer in (column, topk_result):
-        assert_accepted(ch2.worst_digits(answer))
-    for answer in (lambda mu: (mu.var(0) > 0.01).cpu().numpy(), lambda mu: list((mu.var(0) > 0.01).numpy()),
-                   lambda mu: torch.where(mu.var(0) > 0.01)):
-        assert_accepted(ch5.active_dims(answer))
-
-
-def test_worst_digits_names_a_skipped_partial_batch():
-    from aecourse.checks import ch2
-
-    def full_batches_only(model, x, n):
-        model.eval()
-        with torch.no_grad():
-            errors = torch.cat([((b - model(b)) ** 2).mean(1) for b in x[: len(x) // 100 * 100].split(100)])
-        return errors.topk(n).indices
-
-    assert_rejected(ch2.worst_digits(full_batches_only), "partial")
-
-
-def test_kl_whose_graph_breaks_in_backward_is_the_answers_fault():
-    def in_place(mu, logvar):
-        t = logvar.exp()
-        t.add_(mu**2).sub_(1).sub_(logvar)  # exp saved its output for backward, and this changes it
-        return t.sum() / 2
-
-    result = ch5.kl_divergence(in_place)
-    assert not result.passed
-    assert "in-place" in result.message and "check may be at fault" not in result.message
 
 
 # -- the importance-weighted log-likelihood ---------------------------------------------

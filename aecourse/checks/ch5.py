@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aecourse.checks.core import Wrong, as_indices, as_number, backpropagate, exercise_check, check_device, probe_devices
+from aecourse.checks.core import (
+    Wrong,
+    as_indices,
+    as_number,
+    backpropagate,
+    check_device,
+    exercise_check,
+    left_as_found,
+    probe_devices,
+)
 from aecourse.device import cpu_float64
 from aecourse.vae import bernoulli_nll, kl_to_standard_normal
 
 
 def _tensor_result(got: object, what: str) -> Tensor:
     """``got`` as a one-number tensor, or a :class:`Wrong` that says what it is instead."""
-    if isinstance(got, tuple) and got:
-        got = got[0]
+    if isinstance(got, (tuple, list)):
+        raise Wrong(f"{what} must be one tensor, not a {type(got).__name__} of {len(got)} things: the chapter's "
+                    "code adds it, scales it and calls .backward() on it.")
     if not isinstance(got, Tensor):
         raise Wrong(
-            f"{what} must be a tensor, got a {type(got).__name__}: .item() or float() cuts the graph, "
+            f"{what} must be a tensor, got a {type(got).__name__}: a Python number carries no gradient, "
             "and nothing could train through it."
         )
     if got.numel() != 1:
@@ -32,7 +45,46 @@ def _close(got: Tensor, want: Tensor, rel: float = 1e-4) -> bool:
     return torch.allclose(got, want, rtol=rel, atol=1e-6)
 
 
-@exercise_check("the reparameterisation", label="ex-ch5-reparam")
+def _accepts(answer: Callable[..., object], count: int) -> bool | None:
+    """Whether ``answer`` can be called with ``count`` positional arguments (None: cannot tell)."""
+    try:
+        inspect.signature(answer).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some builtins)
+        return None
+    return True
+
+
+@contextlib.contextmanager
+def _inputs_kept(**tensors: Tensor) -> Iterator[None]:
+    """Reject an answer that writes into the tensors it was given (values, dtype, shape, device).
+
+    Like :func:`~aecourse.checks.core.left_as_found`, but it writes a tensor back only when the
+    answer changed it: these inputs are saved for the backward pass the check runs next, and
+    even an identical write-back would bump their version, so that backward would fail.
+    """
+    before = {name: (t.detach().clone(), t.dtype, t.shape, t.device) for name, t in tensors.items()}
+    yield
+    for name, t in tensors.items():
+        saved, dtype, shape, where = before[name]
+        if t.dtype != dtype or t.shape != shape or t.device != where or not torch.equal(t.detach(), saved):
+            with torch.no_grad():
+                t.data = saved
+            raise Wrong(f"your answer changed the values of {name} in place (an in-place operation such as add_, "
+                        "mul_, clamp_, x[...] = or x += wrote into the tensor it was given). It must leave its "
+                        "arguments as it found them.")
+
+
+# -- the reparameterisation ---------------------------------------------------------------
+
+@exercise_check(
+    "the reparameterisation", label="ex-ch5-reparam",
+    hint="z = mu + sigma * eps, where sigma = exp(logvar / 2) is computed from logvar inside the graph and "
+         "eps is standard normal noise with the shape of mu, drawn afresh on every call (torch.randn_like(mu)). "
+         "A sampler such as torch.normal(mu, sigma) or Normal(mu, sigma).sample() gives the right numbers but "
+         "no gradient.",
+)
 def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(mu, logvar)`` returns ``mu + exp(logvar / 2) * eps`` with fresh ``eps ~ N(0, I)``.
 
@@ -46,18 +98,21 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.
     sigma = torch.tensor([3.0, 0.5])
     mu = torch.tensor([2.0, -1.0]).repeat(n, 1).to(where).requires_grad_()
     logvar = (2 * sigma.log()).repeat(n, 1).to(where).requires_grad_()
-    z = answer(mu, logvar)
+    with _inputs_kept(mu=mu, logvar=logvar):
+        z = answer(mu, logvar)
     if not isinstance(z, Tensor) or z.shape != mu.shape:
         got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
         raise Wrong(f"z must have the shape of mu, {tuple(mu.shape)}; got {got}.")
     noise = (z.detach() - mu.detach()).cpu()
     if float(noise.abs().max()) < 1e-6:
-        raise Wrong("z equals mu: add noise, eps * sigma with eps = torch.randn_like(mu).")
+        raise Wrong("z equals mu: it has no noise in it, so for sigma = (3, 0.5) it does not spread around mu at all.")
     if float(noise.std(dim=0).max()) < 1e-6:
-        raise Wrong("every row got the same noise: draw eps with the shape of mu (torch.randn_like(mu)), not one row for all.")
+        raise Wrong("every row of z - mu is the same: all the images share one draw of the noise, where each "
+                    "needs a sample of its own.")
     spread = noise.std(dim=0)
     if _close(spread, sigma**2, rel=0.05):
-        raise Wrong("the spread is sigma^2, the variance: logvar is log sigma^2, so sigma = exp(logvar / 2).")
+        raise Wrong("for sigma = (3, 0.5) the two dimensions of z spread by 9 and 0.25 around mu, sigma squared: "
+                    "logvar is log sigma^2, so the spread it asks for is sigma = exp(logvar / 2).")
     eps = noise / sigma
     se = 1 / math.sqrt(n)
     means, stds = eps.mean(dim=0), eps.std(dim=0)
@@ -66,100 +121,169 @@ def reparameterize(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.
         said = (f"for mu = (2, -1) and sigma = (3, 0.5) the two dimensions of z have {shown}; "
                 "expected mean 2 and std 3, then mean -1 and std 0.5.")
         if float((means.abs() / stds.clamp_min(1e-6)).max()) > 5 * se:  # off-centre by more than its own noise
-            raise Wrong(f"{said} The noise is not centred on mu: z = mu + sigma * eps, with eps of mean 0.")
-        raise Wrong(f"{said} The spread is wrong: z = mu + sigma * eps, with sigma = exp(logvar / 2) and "
-                    "eps standard normal (torch.randn_like(mu)).")
+            raise Wrong(f"{said} The samples are not centred on mu: the noise must have mean 0.")
+        raise Wrong(f"{said} The spread is wrong: the noise must be standard normal, scaled by sigma.")
     correlation = float(torch.corrcoef(eps.T)[0, 1])
     if abs(correlation) > 5 * se:
-        raise Wrong(f"the two latent dimensions share their noise (correlation {correlation:.2f}): "
-                    "draw eps with the shape of mu, not (n, 1).")
-    again = answer(mu, logvar)
+        raise Wrong(f"the two latent dimensions share their noise (correlation {correlation:.2f}): each entry of z "
+                    "needs a draw of its own.")
+    with _inputs_kept(mu=mu, logvar=logvar):
+        again = answer(mu, logvar)
     if isinstance(again, Tensor) and torch.equal(again.detach(), z.detach()):
-        raise Wrong("two calls gave the same z: the noise must be fresh on every call (do not seed inside the function).")
+        raise Wrong("two calls gave the same z: the noise must be fresh on every call.")
     if z.grad_fn is None:
-        raise Wrong("no gradient reaches mu and logvar: build z from them with + and *, not by sampling (torch.normal, or Normal(...).sample()).")
+        raise Wrong("z carries no gradient: when the loss back-propagates, nothing reaches mu and logvar, so the "
+                    "encoder could not learn.")
     backpropagate(z.sum(), "the sample")
     if (mu.grad is None or not mu.grad.any()) and (logvar.grad is None or not logvar.grad.any()):
-        raise Wrong("no gradient reaches mu and logvar: a sampler such as torch.normal(mu, sigma) or "
-                    "Normal(mu, sigma).sample() cuts the path; build z = mu + sigma * eps with + and *.")
+        raise Wrong("no gradient reaches mu and logvar: z has the right numbers, but it was sampled in a way that "
+                    "cuts the path from z back to them, so the encoder could not learn.")
     if mu.grad is None or not torch.allclose(mu.grad, torch.ones_like(mu)):
-        raise Wrong("dz/dmu should be 1: add mu itself, unscaled, and keep it in the graph.")
+        raise Wrong("dz/dmu should be 1: moving mu by a step should move z by the same step, and here it does not.")
     if logvar.grad is None or not torch.allclose(logvar.grad.cpu(), 0.5 * noise, atol=1e-5):
-        raise Wrong("the gradient does not reach logvar as it should (dz/dlogvar = eps * sigma / 2): "
-                    "compute sigma from logvar inside the graph, z = mu + exp(logvar / 2) * eps.")
+        raise Wrong("the gradient does not reach logvar as it should (dz/dlogvar = eps * sigma / 2): z changes "
+                    "with logvar, but not through sigma = exp(logvar / 2).")
     probe_mu, probe_logvar = torch.zeros(4, 3, requires_grad=True), torch.zeros(4, 3, requires_grad=True)
     probe_devices(lambda: answer(probe_mu, probe_logvar), "the sample")
     return ("means (2, -1) and spreads (3, 0.5) as mu and logvar ask, noise fresh on every call and "
             "independent across dimensions, and the gradient reaches both mu and logvar.")
 
 
+# -- the KL term, to a prior of any spread -----------------------------------------------
+
 def _posterior(seed: int, n: int = 6, k: int = 4) -> tuple[Tensor, Tensor]:
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, k, generator=g), torch.randn(n, k, generator=g)
 
 
-@exercise_check("the KL term", label="ex-ch5-kl")
-def kl_divergence(answer: Callable[[Tensor, Tensor], Tensor], *, device: torch.device | str | None = None) -> str:
-    """``answer(mu, logvar)``: KL(q || N(0, I)) summed over latents and batch, as a
-    tensor whose gradient reaches ``mu`` and ``logvar`` (it is part of the loss).
+def _kl_to(mu: Tensor, logvar: Tensor, s: float) -> Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, s^2)), summed, in float64: the check's own reference."""
+    m, lv = cpu_float64(mu), cpu_float64(logvar)
+    return 0.5 * (m.pow(2) / s**2 + lv.exp() / s**2 - 1 - lv + 2 * math.log(s)).sum()
 
-    Any correct closed form passes (the exercise asks the student to derive one); a
-    wrong one is named only where a known slip of the derivation reproduces it.
+
+def _kl_slips(m: Tensor, lv: Tensor, s: float) -> dict[str, Tensor]:
+    """What the usual slips of the derivation give, for q = N(m, exp(lv)) and p = N(0, s^2): each
+    keyed by the sentence that names it (reproduced, so the sentence is true of an answer matching it)."""
+    m, lv = cpu_float64(m), cpu_float64(lv)
+    v, s2, log_s2 = lv.exp(), s**2, 2 * math.log(s)
+    slips = {
+        "logvar is log sigma^2, not log sigma: sigma^2 = exp(logvar).":
+            0.5 * (m**2 / s2 + (2 * lv).exp() / s2 - 1 - 2 * lv + log_s2),
+        "E_q[z^2] is mu^2 + sigma^2: the mu^2 term is missing.": 0.5 * (v / s2 - 1 - lv + log_s2),
+        "the -1 is missing: E_q[(z - mu)^2 / (2 sigma^2)] = 1/2 for every dimension.":
+            0.5 * (m**2 / s2 + v / s2 - lv + log_s2),
+        "the factor 1/2 is missing: every term of the log densities carries it.":
+            (m**2 / s2 + v / s2 - 1 - lv + log_s2),
+        "sigma appears where sigma^2 belongs: E_q[z^2] = mu^2 + sigma^2, with sigma^2 = exp(logvar).":
+            0.5 * (m**2 / s2 + (0.5 * lv).exp() / s2 - 1 - lv + log_s2),
+        "that is KL(p || q), the other direction: the VAE needs KL(q || p), an expectation under q.":
+            0.5 * ((m**2 + s2) / v - 1 + lv - log_s2),
+    }
+    if s != 1.0:  # an answer judged here has passed s = 1: only a slip in the prior's spread is left
+        slips = {
+            "the prior's log-density has a log s term (from its normaliser, 1 / (s sqrt(2 pi))), and it is "
+            "missing here.": 0.5 * (m**2 / s2 + v / s2 - 1 - lv),
+            "the log s term has the wrong factor: -log p(z) holds log s once, and the 1/2 in front of the sum "
+            "turns log s^2 into it.": 0.5 * (m**2 / s2 + v / s2 - 1 - lv + math.log(s)),
+            "mu^2 is not divided by s^2: E_q[z^2] = mu^2 + sigma^2, and the prior divides all of it by 2 s^2.":
+                0.5 * (m**2 + v / s2 - 1 - lv + log_s2),
+            "sigma^2 is not divided by s^2: E_q[z^2] = mu^2 + sigma^2, and the prior divides all of it by 2 s^2.":
+                0.5 * (m**2 / s2 + v - 1 - lv + log_s2),
+            "the squares are divided by s where the prior's variance s^2 belongs.":
+                0.5 * (m**2 / s + v / s - 1 - lv + log_s2),
+            "prior_std is the prior's standard deviation s; your answer reads it as the variance s^2.":
+                0.5 * (m**2 / s + v / s - 1 - lv + math.log(s)),
+            "that ignores prior_std: it is the KL to N(0, 1) whatever the prior's spread.":
+                0.5 * (m**2 + v - 1 - lv),
+        }
+    return {hint: value.sum() for hint, value in slips.items()}
+
+
+def _call_kl(answer: Callable[..., Tensor], mu: Tensor, logvar: Tensor, s: float | None) -> object:
+    with _inputs_kept(mu=mu, logvar=logvar):
+        return answer(mu, logvar) if s is None else answer(mu, logvar, s)
+
+
+@exercise_check(
+    "the KL term", label="ex-ch5-kl",
+    hint="Per dimension, KL = E_q[log q(z) - log p(z)] with log q(z) = -log sigma - log sqrt(2 pi) - "
+         "(z - mu)^2 / (2 sigma^2) and log p(z) = -log s - log sqrt(2 pi) - z^2 / (2 s^2). Under q, "
+         "E[(z - mu)^2] = sigma^2 and E[z^2] = mu^2 + sigma^2; sigma^2 = exp(logvar). Sum the result over every "
+         "entry of mu (latents and images), and keep it a tensor built from mu and logvar.",
+)
+def kl_divergence(answer: Callable[..., Tensor], *, device: torch.device | str | None = None) -> str:
+    """``answer(mu, logvar, prior_std=1.0)``: KL(N(mu, diag exp(logvar)) || N(0, prior_std^2 I)), summed
+    over latents and batch, as a tensor whose gradient reaches ``mu`` and ``logvar`` (it is part of the loss).
+
+    Judged at ``prior_std`` left to its default (the chapter's prior N(0, I)) and at 2 and 0.5.
+    Any correct closed form passes (the exercise asks the student to derive one); a wrong one is
+    named only where a known slip of the derivation reproduces it.
     """
     where = check_device(device)
-    zero = _tensor_result(answer(torch.zeros(3, 2, device=where), torch.zeros(3, 2, device=where)), "the KL")
-    if float(zero.detach()) != 0.0:
-        hint = (" Here the -1 is missing: E_q[(z - mu)^2 / (2 sigma^2)] = 1/2 for every dimension."
-                if math.isclose(float(zero.detach()), 0.5 * 6) else "")
-        raise Wrong(f"the KL of N(0, I) to itself must be 0; for a 3 x 2 posterior equal to the prior, your "
-                    f"answer gave {float(zero.detach()):.4f}.{hint}")
+    if _accepts(answer, 2) is False:
+        raise Wrong("give prior_std a default of 1.0: the chapter calls kl_divergence(mu, logvar) for its prior "
+                    "N(0, I).")
+    if _accepts(answer, 3) is False:
+        raise Wrong("kl_divergence must take the prior's standard deviation as a third argument, "
+                    "kl_divergence(mu, logvar, prior_std).")
     first = None
-    for seed, n, k in [(1, 6, 4), (5, 3, 7)]:
-        mu, logvar = (t.to(where).requires_grad_() for t in _posterior(seed, n, k))
-        got_tensor = _tensor_result(answer(mu, logvar), "the KL")
-        m, lv = mu.detach().cpu(), logvar.detach().cpu()
-        want_tensor = kl_to_standard_normal(m, lv)
-        got, want = float(got_tensor.detach()), float(want_tensor)
-        first = want if first is None else first
-        if math.isclose(got, -want, rel_tol=1e-4):
-            raise Wrong("the sign is flipped: a KL divergence is never negative.")
-        if any(math.isclose(got, want / d, rel_tol=1e-4) for d in (mu.numel(), n, k)):
-            raise Wrong("sum over latents and images, as the reconstruction term does (reduction='sum'); don't average.")
-        if not math.isclose(got, want, rel_tol=1e-4):
-            said = f"for a {n} x {k} posterior got {got:.4f}, expected {want:.4f}."
-            slips = {
-                "logvar is log sigma^2, not log sigma: sigma^2 = exp(logvar).":
-                    0.5 * (m**2 + (2 * lv).exp() - 1 - 2 * lv).sum(),
-                "E_q[z^2] is mu^2 + sigma^2: the mu^2 term is missing.": 0.5 * (lv.exp() - 1 - lv).sum(),
-                "the -1 is missing: E_q[(z - mu)^2 / (2 sigma^2)] = 1/2 for every dimension.":
-                    0.5 * (m**2 + lv.exp() - lv).sum(),
-                "the factor 1/2 is missing: every term of the log densities carries it.":
-                    (m**2 + lv.exp() - 1 - lv).sum(),
-                "sigma appears where sigma^2 belongs: E_q[z^2] = mu^2 + sigma^2, with sigma^2 = exp(logvar).":
-                    0.5 * (m**2 + (0.5 * lv).exp() - 1 - lv).sum(),
-                "that is KL(p || q), the other direction: the VAE needs KL(q || p), an expectation under q.":
-                    0.5 * ((m**2 + 1) / lv.exp() - 1 + lv).sum(),
-            }
-            for hint, value in slips.items():
-                if math.isclose(got, float(value), rel_tol=1e-4):
-                    raise Wrong(f"{said} {hint}")
-            raise Wrong(f"{said} It must be 0 at mu = 0, logvar = 0, and grow as mu moves away from 0 or sigma "
-                        "from 1.")
-        if got_tensor.grad_fn is None:
-            raise Wrong("the value is right, but it carries no gradient (detached, or computed under no_grad): "
-                        "the KL is part of the loss, and training needs its gradient.")
-        backpropagate(got_tensor, "the KL")
-        if mu.grad is None or logvar.grad is None or not (
-            _close(mu.grad.cpu(), m) and _close(logvar.grad.cpu(), 0.5 * (lv.exp() - 1))
-        ):
-            raise Wrong("the value is right, but its gradient does not reach both mu and logvar as the formula's "
-                        "would: compute it from mu and logvar themselves, inside the graph.")
+    for s in (None, 2.0, 0.5):
+        spread = 1.0 if s is None else s
+        written = "prior_std left to its default" if s is None else f"prior_std = {s:g}"
+        mu0 = torch.zeros(3, 2, device=where)
+        logvar0 = torch.full((3, 2), 2 * math.log(spread), device=where)
+        zero = _tensor_result(_call_kl(answer, mu0, logvar0, s), "the KL")
+        if abs(float(zero.detach())) > 1e-4:
+            said = (f"with {written}, for a 3 x 2 posterior equal to the prior (mu = 0, sigma = {spread:g}) your "
+                    f"answer gave {float(zero.detach()):.4f}; the KL of a distribution to itself is 0.")
+            for hint, value in _kl_slips(mu0.cpu(), logvar0.cpu(), spread).items():
+                if math.isclose(float(zero.detach()), float(value), rel_tol=1e-4, abs_tol=1e-5):
+                    raise Wrong(f"{said} Here {hint}")
+            raise Wrong(said)
+        for seed, n, k in [(1, 6, 4), (5, 3, 7)]:
+            mu, logvar = (t.to(where).requires_grad_() for t in _posterior(seed, n, k))
+            got_tensor = _tensor_result(_call_kl(answer, mu, logvar, s), "the KL")
+            m, lv = mu.detach().cpu(), logvar.detach().cpu()
+            want = float(_kl_to(m, lv, spread))
+            got = float(got_tensor.detach())
+            first = want if first is None else first
+            said = f"with {written}, for a {n} x {k} posterior your answer gave {got:.4f}, expected {want:.4f}."
+            if math.isclose(got, -want, rel_tol=1e-4):
+                raise Wrong(f"{said} The sign is flipped: a KL divergence is never negative.")
+            if any(math.isclose(got, want / d, rel_tol=1e-4) for d in (mu.numel(), n, k)):
+                raise Wrong(f"{said} That is an average: the KL must be summed over latents and images, as the "
+                            "reconstruction term is.")
+            if not math.isclose(got, want, rel_tol=1e-4):
+                for hint, value in _kl_slips(m, lv, spread).items():
+                    if math.isclose(got, float(value), rel_tol=1e-4):
+                        raise Wrong(f"{said} Here {hint}")
+                raise Wrong(f"{said} The KL must be 0 when q is the prior, and grow as mu moves away from 0 or "
+                            "sigma away from the prior's spread.")
+            if got_tensor.grad_fn is None:
+                raise Wrong("the value is right, but it carries no gradient (detached, or computed under no_grad): "
+                            "the KL is part of the loss, and training needs its gradient.")
+            backpropagate(got_tensor, "the KL")
+            if mu.grad is None or logvar.grad is None or not (
+                _close(mu.grad.cpu(), m / spread**2) and _close(logvar.grad.cpu(), 0.5 * (lv.exp() / spread**2 - 1))
+            ):
+                raise Wrong("the value is right, but its gradient does not reach both mu and logvar as the "
+                            "formula's would: it must be computed from mu and logvar themselves, inside the graph.")
     probe_mu, probe_logvar = _posterior(7)
     probe_devices(lambda: answer(probe_mu, probe_logvar), "the KL")
-    return f"{first:.4f} on a test posterior, and 0 for the prior itself."
+    probe_devices(lambda: answer(probe_mu, probe_logvar, 2.0), "the KL")
+    return (f"{first:.4f} on a test posterior, 0 for the prior itself, and right for priors N(0, 4) and "
+            "N(0, 0.25) too. Your formula depends on mu / s and sigma / s only: a prior N(0, s^2) is N(0, I) "
+            "with the codes rescaled by s.")
 
 
-@exercise_check("the VAE loss", label="ex-ch5-loss")
+# -- the loss -----------------------------------------------------------------------------
+
+@exercise_check(
+    "the VAE loss", label="ex-ch5-loss",
+    hint="F.binary_cross_entropy_with_logits(logits, x, reduction='sum') is the summed Bernoulli negative "
+         "log-likelihood, exact for any logit; add beta * kl_divergence(mu, logvar), and return the tensor.",
+)
 def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(logits, x, mu, logvar, beta=1.0)``: summed Bernoulli NLL (from logits) +
     beta * KL, a tensor whose gradient reaches logits, mu and logvar."""
@@ -175,8 +299,9 @@ def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None
     for beta in (1.0, 4.0, None):
         inputs = [t.clone().to(where).requires_grad_() for t in (logits, mu, logvar)]
         try:
-            raw = (answer(inputs[0], x_there, inputs[1], inputs[2]) if beta is None
-                   else answer(inputs[0], x_there, inputs[1], inputs[2], beta))
+            with _inputs_kept(x=x_there):
+                raw = (answer(inputs[0], x_there, inputs[1], inputs[2]) if beta is None
+                       else answer(inputs[0], x_there, inputs[1], inputs[2], beta))
         except TypeError as error:
             if beta is None and "beta" in str(error):
                 raise Wrong("give beta a default of 1.0: the training loop calls vae_loss(logits, x, mu, logvar).") from None
@@ -185,159 +310,145 @@ def vae_loss(answer: Callable[..., Tensor], *, device: torch.device | str | None
         total = _tensor_result(raw, "the loss")
         got, want = float(total.detach()), float(recon + beta * kl)
         if not math.isclose(got, want, rel_tol=1e-5):
+            said = f"for beta = {beta:g} your loss is {got:.2f}, expected {want:.2f}."
             if math.isclose(got, float(recon + kl), rel_tol=1e-5):
-                raise Wrong("beta is ignored: multiply the KL term by beta.")
+                raise Wrong(f"{said} It is the same as for beta = 1: beta does not weigh the KL term.")
             probs = float(F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") + beta * kl)
             if math.isclose(got, probs, rel_tol=1e-5):
-                raise Wrong("that is BCE on probabilities: saturated pixels are clamped at 100 nats. Use F.binary_cross_entropy_with_logits.")
+                raise Wrong(f"{said} Four pixels of the test batch have logits of -120 and +120 on the wrong side, "
+                            "and your loss charges each 100 nats where the exact cost is 120: that is BCE on "
+                            "Sigmoid probabilities, which PyTorch clamps at 100 nats (and whose gradient there is 0).")
             if math.isclose(got, float(recon) / x.numel() + beta * float(kl), rel_tol=1e-4):
-                raise Wrong("the reconstruction term is averaged over pixels: use reduction='sum', as the KL is a sum.")
+                raise Wrong(f"{said} The reconstruction term is averaged over pixels and images, while the KL is a "
+                            "sum: it must be summed too.")
             swapped = float(F.binary_cross_entropy_with_logits(x, logits, reduction="sum") + beta * kl)
             if math.isclose(got, swapped, rel_tol=1e-5):
-                raise Wrong("the arguments of binary_cross_entropy_with_logits are swapped: the logits come first, the images (targets) second.")
-            raise Wrong(f"for beta = {beta} got {got:.2f}, expected {want:.2f} (summed BCE from logits + beta * KL).")
+                raise Wrong(f"{said} That is the BCE with the images as logits and the logits as targets: the "
+                            "two arguments are swapped.")
+            raise Wrong(f"{said} The loss is the Bernoulli negative log-likelihood of x under the logits, summed, "
+                        "plus beta times the KL.")
         if total.grad_fn is None:
-            raise Wrong("the value is right, but it carries no gradient: return the tensor itself, not a detached copy.")
+            raise Wrong("the value is right, but it carries no gradient: nothing could train through a detached copy.")
         backpropagate(total, "the loss")
         expected = (torch.sigmoid(logits) - x, beta * mu, beta * 0.5 * (logvar.exp() - 1))
         if any(t.grad is None or not _close(t.grad.cpu(), e) for t, e in zip(inputs, expected)):
             raise Wrong("the value is right, but its gradient does not reach the logits, mu and logvar as it should: "
-                        "build the loss from those tensors, inside the graph.")
+                        "the loss must be built from those tensors, inside the graph.")
     probe_inputs = [t.clone().requires_grad_() for t in (logits, mu, logvar)]
     probe_devices(lambda: answer(probe_inputs[0], x, probe_inputs[1], probe_inputs[2]), "the loss")
     return "summed BCE on logits plus beta times the KL, exact even where the Sigmoid saturates."
 
 
-class _FakeVAE(nn.Module):
-    """Records what the sampler asks of it: codes, mode and grad state."""
+# -- diagnosing: which latent dimensions the model uses, from the spreads alone ---------
 
-    latent_dim = 5
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.tensor(4.0))
-        self.seen: list[tuple[Tensor, bool, bool]] = []
-
-    def decode(self, z: Tensor) -> Tensor:
-        with torch.inference_mode(False):  # a plain copy, even of a tensor made under inference_mode
-            codes = torch.tensor(z.detach().cpu().tolist())
-        self.seen.append((codes, self.training, torch.is_grad_enabled()))
-        return (self.scale * z[:, :1]).reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
-
-
-class _ProbeVAE(nn.Module):
-    """A decoder for the device probe: it only multiplies the codes by its own parameter."""
-
-    latent_dim = 5
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(5))
-
-    def decode(self, z: Tensor) -> Tensor:
-        return (z * self.scale)[:, :1].reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
-
-
-@exercise_check("sampling from the prior", label="ex-ch5-sample")
-def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.device | str | None = None) -> str:
-    """``answer(model, n)``: n images from z ~ N(0, I), decoded in eval mode without a graph
-    and passed through a Sigmoid. Decoding in chunks, under ``torch.inference_mode()``,
-    or on the model's device are all fine: every chunk is judged, in order."""
-    where = check_device(device)
-    for n in (4000, 7):
-        model = _FakeVAE().to(where)
-        model.train()
-        torch.manual_seed(0)
-        images = answer(model, n)
-        if not model.seen:
-            raise Wrong("call model.decode(z) on codes z drawn from the prior.")
-        z = torch.cat([codes for codes, _, _ in model.seen])
-        if z.shape != (n, model.latent_dim):
-            raise Wrong(f"for n = {n} the codes decoded had shape {tuple(z.shape)}; draw z of shape (n, model.latent_dim) = ({n}, 5).")
-        if any(training for _, training, _ in model.seen):
-            raise Wrong("the model was in training mode: call model.eval() before decoding.")
-        if any(grad for _, _, grad in model.seen):
-            raise Wrong("decoding built a graph: wrap it in torch.no_grad() (or torch.inference_mode()).")
-        if not isinstance(images, Tensor) or images.shape != (n, 1, 28, 28):
-            got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-            raise Wrong(f"for n = {n} return images of shape ({n}, 1, 28, 28); got {got}.")
-        with torch.no_grad():
-            decoded = torch.sigmoid(_FakeVAE().decode(z))  # a fresh copy: the student's model keeps its record
-        images = images.detach().cpu()
-        if not torch.allclose(images, decoded, atol=1e-6):
-            if torch.allclose(images, torch.sigmoid(decoded), atol=1e-6) or float(images.min()) < 0:
-                raise Wrong("decode returns logits: pass them through torch.sigmoid once to get pixel values in [0, 1].")
-            raise Wrong("the images are not torch.sigmoid(model.decode(z)) of the codes that were decoded.")
-        if n < 100:
-            continue
-        se = 1 / math.sqrt(n)
-        means, stds = z.mean(dim=0), z.std(dim=0)
-        if float(means.abs().max()) > 5 * se or float((stds - 1).abs().max()) > 5 * se / math.sqrt(2) + 0.01:
-            raise Wrong(f"z has means {[round(float(m), 2) for m in means]} and stds {[round(float(d), 2) for d in stds]} "
-                        "per dimension: the prior is N(0, I), torch.randn.")
-        correlation = torch.corrcoef(z.T) - torch.eye(model.latent_dim)
-        if float(correlation.abs().max()) > 5 * se:
-            raise Wrong(f"the latent dimensions are correlated (up to {float(correlation.abs().max()):.2f}): draw each "
-                        "of the n x latent_dim numbers independently, torch.randn(n, model.latent_dim).")
-    probe_model = _ProbeVAE()
-    probe_devices(lambda: answer(probe_model, 3), "sampling")
-    return "codes from N(0, I), decoded in eval mode without a graph, Sigmoid applied."
-
-
-# -- diagnosing: which latent dimensions the model uses -------------------------------
-
-def _codes(variances: list[float], n: int, seed: int) -> Tensor:
-    """Posterior means of ``n`` images whose spread across images is ``variances`` per dimension,
-    each dimension with a mean far from 0 (so a test on the mean, not the spread, shows)."""
+def _logvars(variances: list[float], spreads: list[float], n: int, seed: int,
+             first_row: dict[int, float] | None = None) -> Tensor:
+    """log sigma^2 of ``n`` images from an encoder whose codes fill the prior: dimension d's mean
+    codes vary across images with variance ``variances[d]``, so its sigma^2 averages exactly
+    ``1 - variances[d]``; each image's sigma^2 is off that by up to ``spreads[d]`` (relative).
+    ``first_row`` sets the first image's sigma^2 in some dimensions (the rest keep the mean)."""
     g = torch.Generator().manual_seed(seed)
-    spread = torch.tensor(variances).sqrt()
-    offset = torch.linspace(-1.5, 1.5, len(variances))
-    return offset + spread * torch.randn(n, len(variances), generator=g)
+    target = 1 - torch.tensor(variances, dtype=torch.float64)
+    u = 2 * torch.rand(n, len(variances), generator=g, dtype=torch.float64) - 1
+    s2 = target * (1 + torch.tensor(spreads, dtype=torch.float64) * u)
+    s2 = s2 * target / s2.mean(0)  # each mean exactly 1 - variance
+    for d, value in (first_row or {}).items():
+        s2[0, d] = value
+        rest = s2[1:, d]
+        s2[1:, d] = rest * (target[d] * n - value) / rest.sum()  # the mean stays 1 - variance
+    return s2.log().float()
 
 
-@exercise_check("the active latent dimensions", label="ex-ch5-active")
-def active_dims(answer: Callable[[Tensor], object], *, device: torch.device | str | None = None) -> str:
-    """``answer(mu)``: the dimensions whose posterior mean varies across images, variance above 0.01.
+_ACTIVE_CASES = (
+    # (variance of the mean codes per dimension, relative spread of sigma^2, images, seed, first image's sigma^2)
+    ([0.5, 0.001, 0.05, 0.004, 0.9, 0.0, 0.015, 0.3, 0.995], [0.3, 0.002, 0.02, 0.002, 0.5, 0.01, 0.002, 0.4, 0.3],
+     3000, 0, {2: 0.999, 7: 0.995}),
+    ([0.0, 0.2, 0.008], [0.01, 0.3, 0.002], 500, 1, {1: 0.999}),
+    ([0.002] * 4, [0.002] * 4, 800, 2, None),
+)
 
-    ``mu`` is ``(N, latent_dim)``, one row per image. Accepted: sorted indices as a
-    list or tensor, or a boolean mask. The spreads are chosen far from the threshold
-    on either side, so a population (1/N) or sample (1/(N-1)) variance both pass.
+
+@exercise_check(
+    "the active dimensions, from the spreads alone", label="ex-ch5-active",
+    hint="Along dimension d, a code z = mu(x) + sigma(x) * eps spreads for two reasons, and their variances add: "
+         "Var(z_d) = Var over images of mu_d(x) + mean over images of sigma_d^2(x). If the codes fill the prior, "
+         "Var(z_d) = 1, so the variance of the means is 1 - mean sigma_d^2, with sigma^2 = exp(logvar) averaged "
+         "over the images (dim=0). Active: that above 0.01.",
+)
+def active_from_logvar(answer: Callable[[Tensor], object], *, device: torch.device | str | None = None) -> str:
+    """``answer(logvar)``: the dimensions Burda et al.'s test calls active (variance of the mean codes above
+    0.01), read from the log-variances alone, for an encoder whose codes fill the prior (each dimension's
+    codes have variance 1 over images and draws).
+
+    ``logvar`` is ``(N, latent_dim)``. Accepted: indices as a list, tuple, tensor or array (any order), or a
+    boolean mask of length latent_dim. The cases lie far from the threshold, except one dimension of
+    variance 0.015 (mean sigma^2 0.985, sigma 0.9925) that tells sigma from sigma^2; each image's sigma^2
+    varies, and in some dimensions the first image is unlike the rest.
     """
     where = check_device(device)
-    cases = (([0.5, 0.001, 0.05, 0.004, 2.0, 0.0], 3000, 0), ([0.0002, 0.3, 0.0001], 500, 1), ([0.002] * 4, 800, 2))
-    for variances, n, seed in cases:
-        mu = _codes(variances, n, seed)
+    for variances, spreads, n, seed, first_row in _ACTIVE_CASES:
+        logvar = _logvars(variances, spreads, n, seed, first_row)
         k = len(variances)
-        got_raw = answer(mu.clone().to(where))
+        given = logvar.clone().to(where)
+        with left_as_found(logvar=given):
+            got_raw = answer(given)
+        if isinstance(got_raw, tuple) and all(hasattr(v, "__index__") and not isinstance(v, Tensor) for v in got_raw):
+            got_raw = list(got_raw)  # a tuple of indices, not torch.where's 1-tuple of a tensor
         got = as_indices(got_raw, mask_length=k)
         if got is None:
-            raise Wrong(f"return the indices of the active dimensions (a list or a tensor of ints), or a boolean "
-                        f"mask of length latent_dim; got {type(got_raw).__name__}"
-                        f"{' of floats' if isinstance(got_raw, Tensor) and got_raw.is_floating_point() else ''}.")
-        want = [d for d in range(k) if float(mu[:, d].var()) > 0.01]
-        if sorted(got) == want:
+            per_image = (isinstance(got_raw, Tensor) and got_raw.dtype == torch.bool and got_raw.shape == (n,))
+            raise Wrong(
+                f"for log-variances of {n} images x {k} dimensions your answer returned "
+                + (f"a boolean mask of length {n}, one verdict per image; the question is asked per dimension."
+                   if per_image else
+                   f"a {type(got_raw).__name__}"
+                   f"{' of floats' if isinstance(got_raw, Tensor) and got_raw.is_floating_point() else ''}; "
+                   "return the indices of the active dimensions (a list or a tensor of ints), or a boolean mask "
+                   "of length latent_dim."))
+        v = logvar.double().exp()
+        mean_s2 = v.mean(0)
+        want = [d for d in range(k) if 1 - float(mean_s2[d]) > 0.01]
+        if sorted(set(got)) == want and len(got) == len(set(got)):
             continue
         if any(not 0 <= i < k for i in got):
-            raise Wrong(f"for codes of {n} images x {k} dimensions your answer gave {len(got)} indices, some outside "
-                        f"0..{k - 1}: the variance was taken across dimensions (dim=1), one number per image; take "
-                        "it over images (dim=0), one number per dimension.")
-        said = (f"for codes whose spread across {n} images is {variances} per dimension, the active dimensions are "
-                f"{want}; your answer gave {sorted(got)}.")
+            raise Wrong(f"for log-variances of {n} images x {k} dimensions your answer gave indices outside "
+                        f"0..{k - 1}: its verdicts are per image, and the question is asked per dimension.")
+        shown = ", ".join(f"{float(s):.3f}" for s in mean_s2)
+        said = (f"for {n} images whose sigma^2, averaged over the images, is ({shown}) per dimension, the active "
+                f"dimensions are {want}; your answer gave {sorted(got)}.")
+        lv = logvar.double()
+
+        def where_(mask: Tensor) -> list[int]:
+            return [d for d in range(k) if bool(mask[d])]
+
         known = {
-            "That tests the mean of each dimension, not how much it varies from image to image: take the "
-            "variance over images (dim=0).": [d for d in range(k) if abs(float(mu[:, d].mean())) > 0.01],
-            "That tests the standard deviation against 0.01: the threshold is on the variance.":
-                [d for d in range(k) if float(mu[:, d].std()) > 0.01],
-            "Those are the inactive dimensions: active means variance above the threshold.":
-                [d for d in range(k) if float(mu[:, d].var()) <= 0.01],
+            "Those are the inactive dimensions.": where_(mean_s2 >= 0.99),
+            "That is the test on sigma, the standard deviation; it is the variances that add up.":
+                where_((0.5 * lv).exp().mean(0) < 0.99),
+            "That reads logvar as log sigma; it is log sigma^2.": where_((2 * lv).exp().mean(0) < 0.99),
+            "That calls a dimension active as soon as its posterior is narrower than the prior at all; a "
+            "dimension whose means vary with a variance of 0.01 or less is not active.": where_(mean_s2 < 1 - 1e-9),
+            "That calls a dimension active as soon as its log-variance averages below 0; a dimension whose "
+            "means vary with a variance of 0.01 or less is not active.": where_(lv.mean(0) < 0),
+            "That compares sigma^2 itself with 0.01; the threshold of 0.01 is on the variance of the mean codes.":
+                where_(mean_s2 > 0.01),
+            "That compares sigma^2 itself with 0.01 (and keeps those below it); the threshold of 0.01 is on the "
+            "variance of the mean codes.": where_(mean_s2 < 0.01),
+            "That measures how much sigma^2 varies from image to image, which is not what tells an active "
+            "dimension from an inactive one.": where_(v.var(0) > 0.01),
+            "That measures how much the log-variance varies from image to image, which is not what tells an "
+            "active dimension from an inactive one.": where_(lv.var(0) > 0.01),
+            "Those are the verdicts of the first image alone: the test is on all the images.":
+                where_(v[0] < 0.99),
         }
         for hint, value in known.items():
-            if sorted(got) == value:
+            if sorted(set(got)) == value:
                 raise Wrong(f"{said} {hint}")
         raise Wrong(said)
-    probe_mu = _codes([0.5, 0.001], 50, 3)
-    probe_devices(lambda: answer(probe_mu), "the diagnosis")
-    return "the dimensions whose mean code varies across images (variance above 0.01), as Burda et al. define activity."
+    probe_logvar = _logvars([0.5, 0.001], [0.1, 0.001], 50, 3)
+    probe_devices(lambda: answer(probe_logvar), "the diagnosis")
+    return ("the active dimensions of three encoders, found from their spreads alone: an informative "
+            "dimension's posterior is narrower than the prior, by exactly the variance its means spend.")
 
 
 # -- an honest likelihood: importance-weighted estimates of log p(x) -------------------
@@ -455,7 +566,42 @@ def _estimates(got: object, n: int, k: int) -> Tensor:
     return cpu_float64(got).flatten()
 
 
-@exercise_check("the importance-weighted log-likelihood", label="ex-ch5-iwae")
+_COURSE_ESTIMATORS = ("vae_log_likelihood", "iwae_log_likelihood")
+
+
+@contextlib.contextmanager
+def _course_estimators_watched() -> Iterator[list[str]]:
+    """Yield a list that fills with the names of the course's own estimators of L_k
+    (:mod:`aecourse.likelihood`) that run inside the block: an answer that calls one has not
+    written the estimate the exercise asks for. A student may import them under any name,
+    so the watch is on their code objects, through a profile hook, not on the module's names."""
+    from aecourse import likelihood
+
+    codes = {getattr(likelihood, name).__code__: name for name in _COURSE_ESTIMATORS}
+    seen: list[str] = []
+    previous = sys.getprofile()
+
+    def watch(frame, event, arg):  # noqa: ANN001 - sys.setprofile's signature
+        if event == "call" and frame.f_code in codes and codes[frame.f_code] not in seen:
+            seen.append(codes[frame.f_code])
+
+    sys.setprofile(watch)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(previous)
+
+
+_IWAE_HINT = (
+    "Per image, draw k codes z_i = mu + exp(logvar / 2) * eps_i from q(z|x), with mu, logvar = model.encode(x); "
+    "log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x), where log p(x|z) is minus the summed BCE of "
+    "model.decode(z) against x, and both densities are diagonal Gaussians (N(0, I) and N(mu, exp(logvar))). "
+    "Then L_k = torch.logsumexp(log_w, dim=0) - math.log(k): the log of the mean of the weights, taken in log "
+    "space. Call model.eval() first and work under torch.no_grad()."
+)
+
+
+@exercise_check("the importance-weighted log-likelihood", label="ex-ch5-iwae", hint=_IWAE_HINT)
 def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor], *,
                               device: torch.device | str | None = None) -> str:
     """``answer(model, x, k)``: per image, ``logsumexp_i(log w_i) - log k`` with ``z_i ~ q(z|x)`` and
@@ -484,24 +630,30 @@ def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor]
         model.states.clear()
         model.codes = [0, 0.0, 0.0]
         torch.manual_seed(k)
-        got = _estimates(answer(model, x_there, k), n, k)
+        with _course_estimators_watched() as called, left_as_found(x=x_there):
+            returned = answer(model, x_there, k)
+        if called:
+            raise Wrong(f"your answer calls the course's own {called[0]} (from aecourse.likelihood), which "
+                        "computes this very estimate: the exercise asks you to write it yourself.")
+        got = _estimates(returned, n, k)
         results[k] = got
         if not model.states:
-            raise Wrong("call model.encode(x) for q(z|x), and model.decode(z) for the logits of p(x|z).")
+            raise Wrong("the model was never asked: q(z|x) comes from model.encode(x), and the logits of p(x|z) "
+                        "from model.decode(z).")
         if any(training for training, _ in model.states):
-            raise Wrong("the model was in training mode: call model.eval() first (the chapter's ConvVAE has batch "
-                        "norm, which in training mode would normalise with the statistics of the batch of copies "
-                        "of x, and change every estimate).")
+            raise Wrong("the model ran in training mode: the chapter's ConvVAE has batch norm, which in training "
+                        "mode would normalise with the statistics of the batch of copies of x, and change every "
+                        "estimate.")
         if any(grad for _, grad in model.states):
-            raise Wrong("the model built a graph: wrap the estimate in torch.no_grad() (or torch.inference_mode()). "
-                        "With k = 5000 samples a graph through the decoder holds thousands of decoded images.")
+            raise Wrong("the model built a graph (autograd recorded the decoding): with k = 5000 samples a graph "
+                        "through the decoder holds thousands of decoded images, for a backward pass that never "
+                        "comes.")
         bad = int((~torch.isfinite(got)).sum())
         if bad:
             raise Wrong(f"{said}, with k = {k} your answer gave {bad} estimates that are not finite "
                         f"(e.g. {float(got[~torch.isfinite(got)][0])}). Here log w is about -450, and exp(-450) is 0 "
                         "in float32 (anything below about exp(-103) is), so the log of a mean of exp(log w) is "
-                        "log 0 = -inf. Average the weights in log space: torch.logsumexp(log_w, dim=0) - "
-                        "math.log(k), which subtracts the largest log w before exponentiating.")
+                        "log 0 = -inf. The mean of the weights must be taken in log space.")
         count, total, squares = model.codes
         if count >= 100:
             mean = total / count
@@ -510,9 +662,9 @@ def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor]
                 centre = float(mu.mean())
                 raise Wrong(f"the codes you decoded have mean {mean:.2f} and standard deviation {std:.2f}: they "
                             f"are draws from the prior N(0, 1), while q(z|x) puts these images' codes near "
-                            f"{centre:.2f}. Draw them from the encoder's q: mu, logvar = model.encode(x), "
-                            "z = mu + exp(logvar / 2) * eps, and weight by p(z) / q(z|x). From the prior, almost "
-                            "no sample lands where p(x|z) is large once the latent has more than a few dimensions.")
+                            f"{centre:.2f}. From the prior, almost no sample lands where p(x|z) is large once the "
+                            "latent has more than a few dimensions: the samples must come from q(z|x), weighted "
+                            "by p(z) / q(z|x).")
         if k == 1000:
             diff = got - exact
             off = float(diff.mean())
@@ -521,8 +673,7 @@ def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor]
             shown = f"{said}, your estimates with k = {k} average {float(got.mean()):.2f}; log p(x) averages {float(exact.mean()):.2f}."
             if abs(off - math.log(k)) < 0.15:
                 raise Wrong(f"{shown} That is {off:.2f} nats too high, log k = log {k} = {math.log(k):.2f}: the sum "
-                            "of the weights is not divided by k. torch.logsumexp(log_w, dim=0) - math.log(k) is the "
-                            "log of their mean.")
+                            "of the weights is not divided by k, so it is not their mean.")
             if abs(float((got - want["no_log_q"]).mean())) < 0.15:
                 raise Wrong(f"{shown} That is what log w = log p(x|z) + log p(z) gives: the - log q(z|x) term is "
                             "missing (the density, under N(mu, exp(logvar)), of the z you drew).")
@@ -533,14 +684,14 @@ def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor]
             if abs(float(got.mean()) - elbo) < 4 * noise + 0.15:
                 raise Wrong(f"{shown} That is the ELBO of the encoder's q ({elbo:.2f}, within the noise of your "
                             "estimates), not log p(x): averaging the "
-                            "log weights over samples (or using one sample) estimates the ELBO whatever k is. Average "
-                            "the weights themselves, in log space: torch.logsumexp(log_w, dim=0) - math.log(k).")
-            raise Wrong(f"{shown} Per image, log w = log p(x|z) + log p(z) - log q(z|x) with z ~ q(z|x), and the "
-                        "estimate is logsumexp over the k samples minus log k.")
+                            "log weights over samples (or using one sample) estimates the ELBO whatever k is; "
+                            "L_k is the log of the mean of the weights themselves.")
+            raise Wrong(f"{shown} Per image, L_k is the log of the mean of k weights w = p(x|z) p(z) / q(z|x), "
+                        "with z drawn from q(z|x).")
         if float(got.mean()) < elbo - 0.3:
             raise Wrong(f"{said}, your estimates with k = {k} average {float(got.mean()):.2f}, below the ELBO of the "
-                        f"encoder's q ({elbo:.2f}); with samples from q the estimate is at or above the ELBO on "
-                        "average for every k. Draw z from q(z|x) and weight by p(z) / q(z|x).")
+                        f"encoder's q ({elbo:.2f}); with samples from q, weighted by p(z) / q(z|x), the estimate "
+                        "is at or above the ELBO on average for every k.")
     probe_model = _ProbeLikelihoodVAE()
     probe_devices(lambda: answer(probe_model, x[:3], 4), "the estimate")
     gap = float((exact - want["elbo"]).mean())
@@ -548,6 +699,143 @@ def importance_log_likelihood(answer: Callable[[nn.Module, Tensor, int], Tensor]
             f"exact log p(x) of every test image (about {float(exact.mean()):.0f} nats, where exp(log w) underflows), "
             f"{gap:.2f} nats above the ELBO of an imperfect q; k = 10 averages "
             f"{float(results[10].mean() - exact.mean()):+.2f}.")
+
+
+# -- sampling from the prior ------------------------------------------------------------
+
+class _FakeVAE(nn.Module):
+    """Records what the sampler asks of it: codes, mode and grad state."""
+
+    latent_dim = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(4.0))
+        self.seen: list[tuple[Tensor, bool, bool]] = []
+
+    def decode(self, z: Tensor) -> Tensor:
+        with torch.inference_mode(False):  # a plain copy, even of a tensor made under inference_mode
+            codes = torch.tensor(z.detach().cpu().tolist())
+        self.seen.append((codes, self.training, torch.is_grad_enabled()))
+        return (self.scale * z[:, :1]).reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
+
+
+class _ProbeVAE(nn.Module):
+    """A decoder for the device probe: it only multiplies the codes by its own parameter."""
+
+    latent_dim = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(5))
+
+    def decode(self, z: Tensor) -> Tensor:
+        return (z * self.scale)[:, :1].reshape(-1, 1, 1, 1).expand(-1, 1, 28, 28)
+
+
+@exercise_check(
+    "sampling from the prior", label="ex-ch5-sample",
+    hint="model.eval(); then, under torch.no_grad(), z = torch.randn(n, model.latent_dim, device=...) on the "
+         "model's device (next(model.parameters()).device), and return torch.sigmoid(model.decode(z)).",
+)
+def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.device | str | None = None) -> str:
+    """``answer(model, n)``: n images from z ~ N(0, I), decoded in eval mode without a graph
+    and passed through a Sigmoid. Decoding in chunks, under ``torch.inference_mode()``,
+    or on the model's device are all fine: every chunk is judged, in order. The model may be
+    left in eval mode or put back in training mode afterwards; its weights must not change."""
+    where = check_device(device)
+    for n in (4000, 7):
+        model = _FakeVAE().to(where)
+        model.train()
+        torch.manual_seed(0)
+        with left_as_found(**{"the model's weights": model.scale}):
+            images = answer(model, n)
+        if not model.seen:
+            raise Wrong("model.decode was never called: the images must be decoded from codes drawn from the prior.")
+        z = torch.cat([codes for codes, _, _ in model.seen])
+        if z.shape != (n, model.latent_dim):
+            raise Wrong(f"for n = {n} the codes decoded had shape {tuple(z.shape)}; n codes of model.latent_dim "
+                        f"numbers each, ({n}, 5), were expected.")
+        if any(training for _, training, _ in model.seen):
+            raise Wrong("the model decoded in training mode: a decoder with batch norm or dropout would then "
+                        "behave as in training, and sampling needs eval mode.")
+        if any(grad for _, _, grad in model.seen):
+            raise Wrong("decoding built a graph (autograd recorded it): memory and work spent for a backward pass "
+                        "that never comes.")
+        if not isinstance(images, Tensor) or images.shape != (n, 1, 28, 28):
+            got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+            raise Wrong(f"for n = {n} return images of shape ({n}, 1, 28, 28); got {got}.")
+        with torch.no_grad():
+            decoded = torch.sigmoid(_FakeVAE().decode(z))  # a fresh copy: the student's model keeps its record
+        images = images.detach().cpu()
+        if not torch.allclose(images, decoded, atol=1e-6):
+            if float(images.min()) < 0 or float(images.max()) > 1:
+                raise Wrong(f"some pixel values lie outside [0, 1] (from {float(images.min()):.2f} to "
+                            f"{float(images.max()):.2f}): decode returns logits, not pixel values.")
+            if torch.allclose(images, torch.sigmoid(decoded), atol=1e-6):
+                raise Wrong("every pixel value lies between 0.5 and 0.73: the Sigmoid was applied twice, where "
+                            "the logits need it once.")
+            raise Wrong("the images returned are not the pixel values of the codes that were decoded (the Sigmoid "
+                        "of what model.decode returned for them).")
+        if n < 100:
+            continue
+        se = 1 / math.sqrt(n)
+        means, stds = z.mean(dim=0), z.std(dim=0)
+        if float(means.abs().max()) > 5 * se or float((stds - 1).abs().max()) > 5 * se / math.sqrt(2) + 0.01:
+            raise Wrong(f"z has means {[round(float(m), 2) for m in means]} and stds {[round(float(d), 2) for d in stds]} "
+                        "per dimension: codes from the prior N(0, I) have mean 0 and standard deviation 1.")
+        correlation = torch.corrcoef(z.T) - torch.eye(model.latent_dim)
+        if float(correlation.abs().max()) > 5 * se:
+            raise Wrong(f"the latent dimensions are correlated (up to {float(correlation.abs().max()):.2f}): under "
+                        "N(0, I) each of the n x latent_dim numbers is drawn independently.")
+    probe_model = _ProbeVAE()
+    probe_devices(lambda: answer(probe_model, 3), "sampling")
+    return "codes from N(0, I), decoded in eval mode without a graph, Sigmoid applied."
+
+
+# -- predicting the beta sweep ----------------------------------------------------------
+
+def _beta(got: object, name: str, choices: tuple[float, ...]) -> float:
+    """``got`` as one of ``choices``, or a :class:`Wrong` that says what it is instead."""
+    number = as_number(got)
+    listed = " or ".join(f"{c:g}" for c in choices) if len(choices) == 2 else \
+        ", ".join(f"{c:g}" for c in choices[:-1]) + f" or {choices[-1]:g}"
+    if number is None:
+        raise Wrong(f"{name} must be a number, one of the values of beta the sweep trains ({listed}); "
+                    f"got {type(got).__name__} {got!r}.")
+    for choice in choices:
+        if math.isclose(number, choice, rel_tol=1e-6):
+            return choice
+    raise Wrong(f"{name} must be one of the values of beta it compares, {listed}; got {number:g}.")
+
+
+@exercise_check(
+    "predicting the beta sweep", label="ex-ch5-beta",
+    hint="The loss is reconstruction + beta * KL, so beta is what one nat of KL costs, in nats of reconstruction. "
+         "A dimension stays active only while the reconstruction it buys is worth the KL it costs at that price. "
+         "The -ELBO is reconstruction + 1 * KL: which run's training loss is exactly that?",
+)
+def beta_sweep(more_active_beta: object, lowest_neg_elbo_beta: object) -> str:
+    """``more_active_beta``: which of beta = 0.2 and beta = 5 keeps more active dimensions;
+    ``lowest_neg_elbo_beta``: which of 0.2, 1 and 5 ends with the lowest test -ELBO. Any number
+    type is accepted (5, 5.0, a NumPy or 0-d tensor value); a string or another beta is not."""
+    more = _beta(more_active_beta, "more_active_beta", (0.2, 5.0))
+    lowest = _beta(lowest_neg_elbo_beta, "lowest_neg_elbo_beta", (0.2, 1.0, 5.0))
+    if more == 5.0:
+        raise Wrong("more_active_beta = 5 is not what a VAE does: with beta = 5 every nat of KL costs five times "
+                    "as much as at beta = 1, and a dimension is active only while the reconstruction it buys is "
+                    "worth the KL it costs. A higher price switches more dimensions off, not fewer.")
+    if lowest == 0.2:
+        raise Wrong("lowest_neg_elbo_beta = 0.2 is not what to expect: the -ELBO counts every nat of KL at full "
+                    "price, while beta = 0.2 trains on a loss that counts a fifth of it, so it buys reconstruction "
+                    "with more KL than the -ELBO repays.")
+    if lowest == 5.0:
+        raise Wrong("lowest_neg_elbo_beta = 5 is not what to expect: the -ELBO counts every nat of KL at the price "
+                    "1, while beta = 5 trains on a loss that overprices it, so it gives up more reconstruction "
+                    "than the KL it saves is worth on the -ELBO's scale.")
+    return ("beta = 0.2 makes KL cheap, so more dimensions stay worth using; and only beta = 1 trains on the "
+            "-ELBO itself, so with the same budget it should end lowest on it. Run the sweep to see whether this "
+            "run agrees.")
 
 
 # -- where the student stands --------------------------------------------------------------
