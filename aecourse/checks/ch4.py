@@ -12,8 +12,17 @@ import torch
 from torch import Tensor, nn
 
 from aecourse.anomaly import add_defects, detection_auc
-from aecourse.checks.core import Wrong, backpropagate, check_device, exercise_check, is_device_mismatch, probe_devices
+from aecourse.checks.core import (
+    Wrong,
+    backpropagate,
+    check_device,
+    exercise_check,
+    is_device_mismatch,
+    left_as_found,
+    probe_devices,
+)
 from aecourse.device import cpu_float64
+from aecourse.settings import is_fast
 
 # -- the size of a convolution's output -------------------------------------------------
 
@@ -67,16 +76,56 @@ def _setting(case: tuple[int, int, int, int]) -> str:
     return f"size {size}, kernel {kernel}, stride {stride}, padding {padding}"
 
 
-@exercise_check("the size of a convolution's output", label="ex-ch4-size")
+_SIZE_HINT = (
+    "Along one side the padded input has size + 2 * padding pixels. The first window starts at its first pixel, "
+    "each next one stride pixels further on, and a window is placed only if it ends inside: count those starts. "
+    "The first counts one, and each whole stride that still fits adds one; a part of a stride adds nothing "
+    "(floor division, //). Check your count by hand on a small case: size 5, kernel 3, stride 2, no padding gives 2."
+)
+
+
+def _settings_called(answer: Callable[..., object], form: str, case: tuple[int, int, int, int]) -> object:
+    """``answer`` called for ``case`` the way ``form`` says: every argument by position, by keyword
+    (as the chapter's next cell calls it), or with stride and/or padding left to their defaults."""
+    size, kernel, stride, padding = case
+    if form == "keywords":
+        return answer(size, kernel=kernel, stride=stride, padding=padding)
+    if form == "defaults":
+        return answer(size, kernel)
+    if form == "default padding":
+        return answer(size, kernel, stride)
+    if form == "default stride":
+        return answer(size, kernel, padding=padding)
+    return answer(size, kernel, stride, padding)
+
+
+# What each way of leaving arguments out stands for, and which settings it is tried on.
+_DEFAULT_FORMS = {
+    "defaults": ("conv_output_size({size}, {kernel})", "stride and padding left out",
+                 "nn.Conv2d(1, 1, {kernel}), whose defaults are stride 1 and padding 0,",
+                 lambda c: c[2] == 1 and c[3] == 0),
+    "default padding": ("conv_output_size({size}, {kernel}, {stride})", "padding left out",
+                        "nn.Conv2d(1, 1, {kernel}, stride={stride}), padding 0 by default,",
+                        lambda c: c[3] == 0),
+    "default stride": ("conv_output_size({size}, {kernel}, padding={padding})", "stride left out",
+                       "nn.Conv2d(1, 1, {kernel}, padding={padding}), stride 1 by default,",
+                       lambda c: c[2] == 1),
+}
+
+
+@exercise_check("the size of a convolution's output", label="ex-ch4-size", hint=_SIZE_HINT)
 def conv_output_size(answer: Callable[..., int], *, device: torch.device | str | None = None) -> str:
     """``answer(size, kernel, stride=1, padding=0)``: the side of ``nn.Conv2d``'s output,
     ``(size + 2 * padding - kernel) // stride + 1``, as an int.
 
     Judged against what ``nn.Conv2d`` outputs on every setting of a grid (sizes 1 to 40,
-    kernels 1 to 7, strides 1 to 4, paddings 0 to 3, wherever the output is not empty):
-    any correct way passes, ``//``, ``math.floor``, ``int()`` of a non-negative quotient,
-    or a Conv2d built and measured. The sides are plain arithmetic, the same on every
-    device: ``device`` is accepted, like every check's, and not needed.
+    kernels 1 to 7, strides 1 to 4, paddings 0 to 3, wherever the output is not empty),
+    called four ways on it: every argument by position; by keyword, as the chapter's next
+    cell calls it; and with stride, padding or both left out, which must mean nn.Conv2d's
+    defaults (stride 1, padding 0). Any correct way passes, ``//``, ``math.floor``,
+    ``int()`` of a non-negative quotient, or a Conv2d built and measured. The sides are
+    plain arithmetic, the same on every device: ``device`` is accepted, like every
+    check's, and not needed.
     """
     del device  # nothing here runs on a device: sizes are integers
     sides = _conv_sides()
@@ -84,9 +133,9 @@ def conv_output_size(answer: Callable[..., int], *, device: torch.device | str |
         first = answer(28, 3)
     except TypeError as error:
         if "positional argument" in str(error):
-            raise Wrong("give stride a default of 1 and padding a default of 0, "
-                        "conv_output_size(size, kernel, stride=1, padding=0): the chapter calls "
-                        "conv_output_size(28, 3) for a layer with the defaults of nn.Conv2d.") from None
+            raise Wrong("called as the chapter calls it for a layer with nn.Conv2d's defaults, conv_output_size(28, "
+                        f"3), your function raised TypeError: {error}. The exercise's signature gives stride and "
+                        "padding defaults: conv_output_size(size, kernel, stride=1, padding=0).") from None
         raise
     if _read_size(first) == (None, None):
         raise Wrong(f"return the side as an int; for size 28 and kernel 3 your answer returned {first!r} "
@@ -104,51 +153,69 @@ def conv_output_size(answer: Callable[..., int], *, device: torch.device | str |
             floats.append(case)
     if floats:
         case = next((c for c in _SHOWCASE if c in floats), floats[0])
-        size, kernel, stride, padding = case
         if all(got[c] == sides[c] for c in sides):
-            raise Wrong(f"the sizes are right, but floats (for {_setting(case)}: {got[case]!r}): return an int: "
-                        "use // (floor division), not /, which gives a float even where it divides exactly. Layer "
-                        "sizes must be ints: nn.Linear(32 * side * side, ...) refuses a float.")
+            raise Wrong(f"the sizes are right, but floats (for {_setting(case)}: {got[case]!r}): return an int. "
+                        "Layer sizes must be ints: nn.Linear(32 * side * side, ...) refuses a float.")
         quotient = {c: (c[0] + 2 * c[3] - c[1]) / c[2] + 1 for c in sides}
         if all(math.isclose(got[c], quotient[c]) for c in floats):
             shown = next((c for c in (*_SHOWCASE, *sides) if quotient[c] != sides[c]), case)
             raise Wrong(f"you divided with /: for {_setting(shown)} that gives {quotient[shown]:g} pixels, but a "
                         f"window is placed only where it fits whole, so Conv2d outputs {sides[shown]}: return an "
-                        "int: use // (floor division), which rounds down.")
-        raise Wrong(f"return an int: for {_setting(case)} your answer returned {got[case]!r}; use // (floor "
-                    "division), whose result is an int.")
+                        "int, rounded down.")
+        raise Wrong(f"return an int: for {_setting(case)} your answer returned {got[case]!r}.")
     wrong = [c for c in sides if got[c] != sides[c]]
-    if not wrong:
-        return (f"your sizes match nn.Conv2d on all {len(sides):,} settings tried (sizes 1-40, kernels 1-7, strides "
-                "1-4, paddings 0-3). Kernel 3 with padding 1 keeps the size ('same' padding); with stride 2 it "
-                "halves it, 28 -> 14 -> 7, and an odd side rounds up: 7 -> 4, the + 1 counting the first window. "
-                "A decoder that must come back to 28 has to retrace exactly these sizes.")
-    shown = next((c for c in _SHOWCASE if c in wrong), wrong[0])
-    said = (f"for {_setting(shown)} nn.Conv2d outputs {sides[shown]}, your answer gave {got[shown]} "
-            f"(wrong on {len(wrong):,} of {len(sides):,} settings).")
-    slips = {
-        "The + 1 is missing: a kernel that fits exactly once already gives one output pixel, and each further "
-        "stride adds one: (size + 2 * padding - kernel) // stride + 1.":
-            lambda n, k, s, p: (n + 2 * p - k) // s,
-        "Padding is added on both sides of the image, so it counts twice: 2 * padding.":
-            lambda n, k, s, p: (n + p - k) // s + 1,
-        "That rounds up (math.ceil): a window that would run past the padded edge is not placed, so round "
-        "down with // (floor division).":
-            lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
-        "That rounds to the nearest integer: a window that would run past the padded edge is not placed, so "
-        "round down with // (floor division).":
-            lambda n, k, s, p: round((n + 2 * p - k) / s) + 1,
-        "The padding is ignored: it adds padding pixels on each side, so the padded image has size + 2 * "
-        "padding pixels.":
-            lambda n, k, s, p: (n - k) // s + 1,
-        "The stride is ignored: the window moves stride pixels at a time, so divide by it: "
-        "(size + 2 * padding - kernel) // stride + 1.":
-            lambda n, k, s, p: n + 2 * p - k + 1,
-    }
-    for hint, slip in slips.items():
-        if all(got[c] == slip(*c) for c in sides):
-            raise Wrong(f"{said} {hint}")
-    raise Wrong(f"{said} The side is (size + 2 * padding - kernel) // stride + 1.")
+    if wrong:
+        shown = next((c for c in _SHOWCASE if c in wrong), wrong[0])
+        said = (f"for {_setting(shown)} nn.Conv2d outputs {sides[shown]}, your answer gave {got[shown]} "
+                f"(wrong on {len(wrong):,} of {len(sides):,} settings).")
+        slips = {
+            "You count one position too few: a kernel that fits exactly once already gives one output pixel.":
+                lambda n, k, s, p: (n + 2 * p - k) // s,
+            "Your count adds the padding once: it is added on both sides of the image.":
+                lambda n, k, s, p: (n + p - k) // s + 1,
+            "Your count rounds up: a window that would run past the padded edge is not placed.":
+                lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
+            "Your count rounds to the nearest integer: a window that would run past the padded edge is not "
+            "placed.":
+                lambda n, k, s, p: round((n + 2 * p - k) / s) + 1,
+            "Your count ignores the padding: the padded image has padding pixels more on each side.":
+                lambda n, k, s, p: (n - k) // s + 1,
+            "Your count ignores the stride: the window moves stride pixels at a time.":
+                lambda n, k, s, p: n + 2 * p - k + 1,
+        }
+        for cause, slip in slips.items():
+            if all(got[c] == slip(*c) for c in sides):
+                raise Wrong(f"{said} {cause}")
+        raise Wrong(f"{said} Count the positions by hand for that setting and compare.")
+    try:
+        for case in sides:
+            raw = _settings_called(answer, "keywords", case)
+            if _read_size(raw)[0] != sides[case]:
+                raise Wrong(f"by position your sizes are right, but called by keyword as the chapter's next cell "
+                            f"calls it, conv_output_size({case[0]}, kernel={case[1]}, stride={case[2]}, "
+                            f"padding={case[3]}), it returned {raw!r} where nn.Conv2d outputs {sides[case]}.")
+    except TypeError as error:
+        raise Wrong("called by keyword as the chapter's next cell calls it, conv_output_size(28, kernel=3, stride=2, "
+                    f"padding=1), your function raised TypeError: {error}. Name the parameters as the exercise does: "
+                    "size, kernel, stride, padding.") from None
+    for form, (call, left_out, layer, applies) in _DEFAULT_FORMS.items():
+        cases = [c for c in sides if applies(c)]
+        missed = [c for c in cases if _read_size(_settings_called(answer, form, c))[0] != sides[c]]
+        if missed:
+            shown_first = ((28, 3, 1, 0), (28, 3, 2, 0), (28, 3, 1, 1), *_SHOWCASE)
+            case = next((c for c in shown_first if c in missed), missed[0])
+            size, kernel, stride, padding = case
+            names = dict(size=size, kernel=kernel, stride=stride, padding=padding)
+            raw = _settings_called(answer, form, case)
+            raise Wrong(f"with every argument given your sizes are right, but with {left_out}, "
+                        f"{call.format(**names)} returned {raw!r}, where {layer.format(**names)} outputs "
+                        f"{sides[case]} (wrong on {len(missed):,} of the {len(cases):,} settings tried with "
+                        f"{left_out}). A default must stand for nn.Conv2d's own.")
+    return (f"your sizes match nn.Conv2d on all {len(sides):,} settings tried (sizes 1-40, kernels 1-7, strides "
+            "1-4, paddings 0-3), by position, by keyword and with stride and padding left to their defaults. "
+            "Kernel 3 with padding 1 keeps the size ('same' padding); with stride 2 it halves it, 28 -> 14 -> 7, "
+            "and an odd side rounds up: 7 -> 4, the + 1 counting the first window. A decoder that must come back "
+            "to 28 has to retrace exactly these sizes.")
 
 
 # -- upsampling without a checkerboard --------------------------------------------------
@@ -164,9 +231,10 @@ def _coverage(layer: nn.ConvTranspose2d) -> tuple[float, float]:
     """The least and greatest number of kernel taps an output pixel of ``layer`` receives,
     away from the border, measured: a copy with every weight 1 and bias 0 applied to ones.
 
-    Even coverage (least == greatest) is what keeps a transposed convolution free of the
-    checkerboard: where some pixels receive more taps than their neighbours, the pattern is
-    built into the layer and training has to cancel it (Odena et al., 2016).
+    Uneven coverage (least < greatest) builds a checkerboard into the layer: some pixels
+    receive more taps than their neighbours, and training has to cancel the pattern. Even
+    coverage removes that built-in pattern, at initialisation; it does not stop training from
+    learning one (Odena et al., 2016, who recommend resizing, then convolving).
     """
     kernel = layer.kernel_size
     probe = nn.ConvTranspose2d(layer.in_channels, layer.out_channels, kernel, stride=layer.stride,
@@ -229,27 +297,178 @@ def _traced(module: nn.Module) -> Iterator[tuple[list[str], set[int]]]:
             hook.remove()
 
 
-@exercise_check("an upsampler without checkerboard", label="ex-ch4-upsampler")
-def upsampler(answer: Callable[[], nn.Module], *, device: torch.device | str | None = None) -> str:
-    """``answer()`` returns an ``nn.Module`` mapping ``(N, 32, 7, 7)`` to ``(N, 1, 28, 28)`` whose
-    every ``nn.ConvTranspose2d`` covers its output evenly (no built-in checkerboard).
+def _draft_upsampler() -> nn.Sequential:
+    """The chapter's draft upsampler, the notebook's ``draft_upsampler()`` (a test keeps the two
+    alike): built here so that a notebook that redefines its own cannot move the answer."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(32, 16, kernel_size=2, stride=2),  # 7 -> 14
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.ConvTranspose2d(16, 16, kernel_size=3, stride=1, padding=1),  # 14 -> 14
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.ConvTranspose2d(16, 1, kernel_size=5, stride=2, padding=2, output_padding=1),  # 14 -> 28
+    )
 
-    Judged by measurement: the module runs on the check's device in eval mode (its
-    modes restored afterwards), and each transposed convolution it holds is measured by
+
+def _row_counts(layer: nn.ConvTranspose2d, inner: bool = True) -> set[int]:
+    """The numbers of stamps the pixels of one output row of ``layer`` receive, measured: a
+    one-channel copy along the row with every weight 1, applied to a row of ones (14 pixels,
+    the draft's input). ``inner``: away from the border (``kernel`` pixels from each end)."""
+    k, s, p, o = layer.kernel_size[1], layer.stride[1], layer.padding[1], layer.output_padding[1]
+    probe = nn.ConvTranspose1d(1, 1, k, stride=s, padding=p, output_padding=o, bias=False)
+    with torch.no_grad():
+        probe.weight.fill_(1.0)
+        row = probe(torch.ones(1, 1, 14 if not inner else 8 * k + 8))[0, 0]
+    if inner:
+        row = row[k: len(row) - k]
+    return {int(round(float(v))) for v in row}
+
+
+def _read_layer(got: object, draft: nn.Sequential) -> int | None:
+    """The index into ``draft`` that ``got`` names: an int (negative ones count from the end), a
+    string of digits, a one-element list, or a layer configured like one of the draft's; None if
+    it names none. An index out of range is returned as it is, for the message."""
+    if isinstance(got, (list, tuple)) and len(got) == 1:
+        got = got[0]
+    if isinstance(got, nn.Module):
+        return next((i for i, m in enumerate(draft) if type(m) is type(got) and _describe(m) == _describe(got)), None)
+    if isinstance(got, str) and got.strip().lstrip("-").isdigit():
+        got = int(got.strip())
+    whole, _ = _read_size(got)
+    if whole is None:
+        return None
+    return whole % len(draft) if -len(draft) <= whole < 0 else whole
+
+
+def _read_counts(got: object) -> list[float] | None:
+    """``got`` as a list of numbers: a set, list, tuple, array or tensor of them, or one number."""
+    if isinstance(got, (bool, np.bool_, str, bytes, dict)):
+        return None
+    if isinstance(got, (int, float, np.integer, np.floating)):
+        return [float(got)]
+    if isinstance(got, (Tensor, np.ndarray)):
+        got = got.flatten().tolist()
+    try:
+        values = list(got)  # type: ignore[call-overload]
+    except TypeError:
+        return None
+    if not values or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))
+                         for v in values):
+        return None
+    return [float(v) for v in values]
+
+
+def _judge_diagnosis(uneven_layer: object, stamps: object) -> tuple[int, set[int], bool]:
+    """Raise :class:`Wrong` unless ``uneven_layer`` names the draft's uneven layer and ``stamps``
+    the counts its rows receive; return the layer's index, the counts, and whether ``stamps``
+    gave them in two dimensions."""
+    draft = _draft_upsampler()
+    index = _read_layer(uneven_layer, draft)
+    if index is None:
+        raise Wrong(f"uneven_layer must name one layer of draft_upsampler() by its index in the nn.Sequential, an "
+                    f"int from 0 to {len(draft) - 1}; it is {uneven_layer!r}.")
+    if not 0 <= index < len(draft):
+        raise Wrong(f"draft_upsampler() has {len(draft)} layers, indexed 0 to {len(draft) - 1} as nn.Sequential "
+                    f"numbers them (draft_upsampler()[0] is the first); uneven_layer is {index}.")
+    layer = draft[index]
+    culprits = [i for i, m in enumerate(draft) if isinstance(m, nn.ConvTranspose2d) and len(_row_counts(m)) > 1]
+    if index not in culprits:
+        if not isinstance(layer, nn.ConvTranspose2d):
+            raise Wrong(f"layer {index} of the draft is a {type(layer).__name__}: it treats every pixel alike and "
+                        "places no stamps, so it cannot make a pattern that repeats every other pixel.")
+        counts = _row_counts(layer)
+        raise Wrong(f"layer {index}, {_describe(layer)}, covers its output evenly: measured with every weight 1 on "
+                    f"an input of ones, every pixel of an output row away from the border receives {counts.pop()} "
+                    "stamp(s). The grid comes from another layer.")
+    values = _read_counts(stamps)
+    if values is None:
+        raise Wrong(f"stamps must be the set of counts that occur, a set of ints such as {{7, 8}}; it is {stamps!r}.")
+    row, border = _row_counts(layer), _row_counts(layer, inner=False)
+    flat = {a * b for a in row for b in row}
+    given = set(values)
+    said = f"layer {index} is the uneven one, right. For stamps you gave {sorted(set(_plain(v) for v in values))}:"
+    if given == {float(c) for c in row}:
+        return index, row, False
+    two_d = [flat, *({a * b for b in row} for a in row)]  # all pixels, or those of one row, in two dimensions
+    if any(given == {float(c) for c in counts} for counts in two_d):
+        return index, row, True
+    if any(v != int(v) for v in given):
+        average = layer.kernel_size[1] / layer.stride[1]
+        what = (f" {_plain(average)} is kernel / stride, the average number of stamps per pixel."
+                if any(math.isclose(v, average) for v in given) else "")
+        raise Wrong(f"{said} a pixel receives a whole number of stamps.{what} Which whole numbers occur, pixel by "
+                    "pixel along the row, is what makes the pattern.")
+    for counts, where_counted in ((row, "along a row"), (flat, "in two dimensions")):
+        scale = max(given) / max(counts)
+        if scale > 1 and scale % layer.in_channels == 0 and given == {scale * c for c in counts}:
+            raise Wrong(f"{said} those are the layer's counts {where_counted}, each multiplied by {_plain(scale)}. "
+                        f"With every weight 1, a stamp adds up all {layer.in_channels} input channels: count "
+                        "stamps, not the values they add.")
+    if given == {float(layer.kernel_size[1])}:
+        raise Wrong(f"{said} {layer.kernel_size[1]} is the kernel's width, how many output pixels one stamp covers "
+                    "along a row. The question is the other way round: how many stamps cover one output pixel?")
+    if len(given) == 1 and int(next(iter(given))) in row:
+        raise Wrong(f"{said} one count alone would mean that every pixel receives the same number of stamps, an "
+                    "even coverage; along this layer's rows it is not the same for every pixel.")
+    extra = sorted(int(v) for v in given if int(v) in border - row)
+    at_border = f" ({', '.join(map(str, extra))} occurs only at the border, where fewer stamps reach.)" if extra else ""
+    raise Wrong(f"{said} measured with every weight 1 on an input of ones, the pixels of an output row of layer "
+                f"{index}, away from the border, receive other counts.{at_border} Count, for one output pixel, "
+                f"the stamps ({layer.kernel_size[1]} pixels wide, placed {layer.stride[1]} pixels apart) that "
+                "cover it; then for its neighbour.")
+
+
+def _plain(value: float) -> int | float:
+    """``3`` for 3.0, ``2.5`` for 2.5: a count as the student would write it."""
+    return int(value) if float(value).is_integer() else value
+
+
+_UPSAMPLER_HINT = (
+    "A transposed convolution with kernel k and stride s places a stamp k pixels wide every s pixels along a row. "
+    "Number the output pixels and mark which stamps cover pixel 10, then pixel 11: the counts differ unless k and s "
+    "have a particular relation. Try the draft's layers one by one (copy a layer, set its weights to 1, feed it "
+    "ones) if you want to see it. For the design, choose kernel, stride and padding so that the count is the same "
+    "for every pixel and the sizes still come out 14 and 28, or resize with nn.Upsample and then use nn.Conv2d."
+)
+
+
+@exercise_check("the checkerboard diagnosed and an even upsampler", label="ex-ch4-upsampler", hint=_UPSAMPLER_HINT)
+def upsampler(uneven_layer: object, stamps: object, answer: Callable[[], nn.Module], *,
+              device: torch.device | str | None = None) -> str:
+    """The diagnosis of the chapter's ``draft_upsampler()`` and a design that replaces it.
+
+    ``uneven_layer``: the index of the draft's layer that covers its output unevenly (6,
+    the transposed convolution with kernel 5 and stride 2; -1, "6" and the layer itself
+    pass too). ``stamps``: the counts of stamps the pixels of one of its output rows receive
+    away from the border, {2, 3} (its two-dimensional counts pass as well: {4, 6, 9} over
+    the whole output, {4, 6} or {6, 9} along one of its rows), as a set, list, tuple, array
+    or tensor. ``answer()`` returns a new ``nn.Module`` mapping
+    ``(N, 32, 7, 7)`` to ``(N, 1, 28, 28)`` logits whose every ``nn.ConvTranspose2d`` covers
+    its output evenly.
+
+    Judged by measurement: the module runs on the check's device in eval mode (its modes
+    restored afterwards), and each transposed convolution it calls is measured by
     :func:`_coverage`. Any even design passes: kernel 4 stride 2 padding 1, kernel 2
-    stride 2, ``nn.Upsample`` or ``F.interpolate`` then ``nn.Conv2d``, with BatchNorm,
-    ReLU or Sigmoid anywhere.
+    stride 2, ``nn.Upsample`` or ``F.interpolate`` then ``nn.Conv2d``, with BatchNorm or
+    ReLU anywhere; not a Sigmoid at the end (the model adds its own).
     """
+    index, row, two_d = _judge_diagnosis(uneven_layer, stamps)
     where = check_device(device)
     module = answer()
     if not isinstance(module, nn.Module):
         raise Wrong(f"make_upsampler() must return an nn.Module (an nn.Sequential, say); it returned a "
                     f"{type(module).__name__}.")
+    again = answer()
+    if again is module or (isinstance(again, nn.Module)
+                           and {id(p) for p in again.parameters()} & {id(p) for p in module.parameters()}):
+        raise Wrong("two calls of make_upsampler() returned the same module (or modules sharing weights): every "
+                    "ConvAutoencoder built from it would share its upsampler's weights with the others, so "
+                    "training one model would change the rest. Build the layers inside the function.")
     trainable = [p for p in module.parameters() if p.requires_grad]
     if not trainable:
-        raise Wrong("the module has no trainable parameters: nothing to learn. Resizing alone (nn.Upsample, "
-                    "F.interpolate) cannot turn 32 feature maps into a digit: follow it with nn.Conv2d layers, or "
-                    "use nn.ConvTranspose2d, whose weights training adjusts.")
+        raise Wrong("the module has no trainable parameters: nothing to learn. A resize alone cannot turn 32 feature "
+                    "maps into a digit.")
     modes = {m: m.training for m in module.modules()}
     x = torch.rand(3, 32, 7, 7, generator=torch.Generator().manual_seed(0)).to(where)
     try:
@@ -257,13 +476,13 @@ def upsampler(answer: Callable[[], nn.Module], *, device: torch.device | str | N
         with _traced(module) as (trace, called), torch.no_grad():
             try:
                 out = module(x)
+                louder = module(8 * x)
             except Exception as error:  # the module is the answer: its failure is the answer's
                 if is_device_mismatch(error):
                     raise
                 first = str(error).splitlines()[0] if str(error) else ""
                 raise Wrong(f"feeding it a batch shaped (N, 32, 7, 7), N images of 32 feature maps of 7 x 7 (the "
-                            f"encoder's output), raised {type(error).__name__}: {first.rstrip('.')}. Its first "
-                            "layer must take in_channels=32.") from None
+                            f"encoder's output), raised {type(error).__name__}: {first.rstrip('.')}.") from None
         probe_x = x.cpu()
         module.cpu()  # the notebook builds the module on the CPU, then moves it
         probe_devices(lambda: module(probe_x), "the upsampler's forward pass")
@@ -279,42 +498,42 @@ def upsampler(answer: Callable[[], nn.Module], *, device: torch.device | str | N
         raise Wrong(f"from a batch shaped (3, 32, 7, 7) it returned shape {shape}; expected (3, 1, 28, 28): "
                     "keep the batch and the (N, C, H, W) layout.")
     if shape[-2:] != (28, 28):
-        kinds = {type(m) for m in module.modules()}
-        hints = []
-        if nn.ConvTranspose2d in kinds:
-            hints.append("A transposed convolution's output side is (size - 1) * stride - 2 * padding + kernel + "
-                         "output_padding: check output_padding / padding (kernel 4, stride 2, padding 1 doubles "
-                         "exactly: (7 - 1) * 2 - 2 + 4 = 14).")
-        if nn.Conv2d in kinds or nn.ConvTranspose2d not in kinds:
-            hints.append("After a resize (nn.Upsample(scale_factor=2), F.interpolate), a Conv2d with kernel 3 "
-                         "needs padding=1 to keep the size.")
         raise Wrong(f"from 7 x 7 it made {shape[2]} x {shape[3]}, not 28 x 28. The layers that change the size: "
-                    f"{steps} {' '.join(hints)}")
+                    f"{steps}")
     if shape[1] != 1:
-        raise Wrong(f"it returns {shape[1]} channels; a grey MNIST digit has 1: the last layer must output "
-                    "1 channel (out_channels=1), shape (N, 1, 28, 28).")
+        raise Wrong(f"it returns {shape[1]} channels; a grey MNIST digit has 1: shape (N, 1, 28, 28).")
+    if all(bool(((o > 0) & (o < 1)).all()) for o in (out, louder)):
+        raise Wrong("every value it returns lies strictly between 0 and 1, even for inputs 8 times larger, as after a "
+                    "Sigmoid: the exercise asks for logits, because ConvAutoencoder applies its own Sigmoid after the "
+                    "upsampler. Squashed twice, a pixel could never come out darker than 0.5.")
     transposed = [(name, m) for name, m in module.named_modules()
                   if isinstance(m, nn.ConvTranspose2d) and id(m) in called]
     for name, layer in transposed:
         low, high = _coverage(layer)
         if high - low > 1e-6 * max(abs(high), 1.0):
-            raise Wrong(f"{_layer_name(name)} (ConvTranspose2d, kernel {_pair(layer.kernel_size)}, stride "
-                        f"{_pair(layer.stride)}) covers its output unevenly: with every weight 1 and an input of "
-                        f"ones, away from the border its output varies between {low:g} and {high:g} in a repeating "
-                        "pattern, a checkerboard built into the layer that training must fight. Use a kernel_size "
-                        "divisible by stride (e.g. kernel 4, stride 2, padding 1), or nn.Upsample followed by "
-                        "nn.Conv2d.")
+            raise Wrong(f"the diagnosis is right; in your design, {_layer_name(name)} (ConvTranspose2d, kernel "
+                        f"{_pair(layer.kernel_size)}, stride {_pair(layer.stride)}) covers its output unevenly: with "
+                        f"every weight 1 and an input of ones, away from the border its output varies between "
+                        f"{low:g} and {high:g} in a repeating pattern, the checkerboard you diagnosed in the draft.")
     count = sum(p.numel() for p in trainable)
+    seen = (f"{sorted(row)} stamps along one direction ({sorted({a * b for a in row for b in row})} in two "
+            "dimensions)" if not two_d else
+            f"{sorted({a * b for a in row for b in row})} stamps in two dimensions ({sorted(row)} along one direction)")
+    diagnosis = (f"The draft's layer {index} places a {_pair(_draft_upsampler()[index].kernel_size)}-wide stamp every "
+                 f"{_pair(_draft_upsampler()[index].stride)} pixels, so its output pixels receive {seen}: a grid "
+                 "built in from the start.")
     if transposed:
         names = ", ".join(_layer_name(name) for name, _ in transposed)
-        how = (f"every transposed convolution ({names}) covers its output evenly: every output pixel receives "
-               "the same number of kernel taps, as a kernel divisible by the stride ensures. With kernel 3 and "
-               "stride 2, alternate rows and columns would receive 1 and 2: the checkerboard of Odena et al. (2016).")
+        how = (f"every transposed convolution ({names}) covers its output evenly: at initialisation every output "
+               "pixel receives the same number of stamps, so the layer does not start out drawing a grid. Training "
+               "can still learn one: Odena et al. (2016) found that even-coverage transposed convolutions still "
+               "produce checkerboard artifacts, and recommend resizing, then convolving.")
     else:
-        how = ("it resizes, then convolves: every output pixel is computed the same way, so no checkerboard can "
-               "arise (Odena et al., 2016). The resizing itself is fixed, not learnt; the convolutions after it "
-               "do the learning.")
-    return f"(N, 32, 7, 7) -> (N, 1, 28, 28) with {count:,} trainable parameters, and {how}"
+        how = ("it resizes, then convolves: no output pixel receives more stamps than its neighbours, so no grid is "
+               "built in, and Odena et al. (2016) found this design the least prone to checkerboard artifacts. The "
+               "resize is fixed; the convolutions after it do the learning.")
+    return (f"{diagnosis} Your design maps (N, 32, 7, 7) -> (N, 1, 28, 28) with {count:,} trainable parameters, "
+            f"and {how}")
 
 
 # -- masking noise ----------------------------------------------------------------------
@@ -325,8 +544,7 @@ def _noisy(answer: Callable[[Tensor, float], Tensor], x: Tensor, fraction: float
     got = answer(x, fraction)
     if not torch.equal(x, clean):
         raise Wrong("x was modified in place: return a new tensor; the clean images are the target the "
-                    "autoencoder learns to reconstruct, and masking them in place loses it. Work on a copy: "
-                    "x * mask, x.masked_fill(mask, 0), or x.clone() before setting pixels to 0.")
+                    "autoencoder learns to reconstruct, and masking them in place loses it.")
     if not isinstance(got, Tensor):
         raise Wrong(f"return the noisy images as a tensor shaped like x; got a {type(got).__name__}.")
     if got.shape != x.shape:
@@ -354,42 +572,38 @@ def _judge_masking(got: Tensor, x: Tensor, fraction: float) -> None:
             raise Wrong(f"the pixels kept were multiplied by 1 / (1 - fraction) = {1 / (1 - fraction):.3f}: dropout "
                         "rescales the pixels it keeps; masking noise must leave them as they are. F.dropout and "
                         "nn.Dropout scale up the survivors so that a layer's expected output stays the same; here "
-                        "the autoencoder must see the surviving pixels as they were. Draw a mask instead: "
-                        "x * (torch.rand_like(x) >= fraction).")
+                        "the autoencoder must see the surviving pixels as they were.")
         raise Wrong(f"with fraction = {fraction}, {share:.1%} of the pixels were changed to values other than 0 "
                     f"(e.g. {before:.4f} became {after:.4f}): masking noise sets the chosen pixels to 0 and "
                     "leaves every other pixel exactly as it was; no noise added, no rescaling.")
     flat = zero.reshape(n, d)
     if 0 < fraction < 1:
         if bool((flat == flat[0]).all()):
-            raise Wrong("every image got the same mask: it was drawn with the shape of one image (torch.rand(28, 28), "
-                        "x[0], torch.randperm(784)) and broadcast over the batch. Draw it with the shape of the "
-                        "whole batch, torch.rand_like(x), so that each image loses different pixels.")
+            raise Wrong("every image got the same mask: the same pixels are zeroed in every image of the batch, as "
+                        "when a mask drawn with the shape of one image is broadcast over the batch. Each image must "
+                        "lose different pixels.")
         counts = flat.float().sum(dim=1)
         spread, expected = float(counts.std()), math.sqrt(d * fraction * (1 - fraction))
         if spread > 1.5 * expected + 1:
             whole = bool(((counts == 0) | (counts == d)).all())
-            cause = ("each image was kept or dropped whole: the mask has one draw per image (torch.rand(len(x), 1)), "
-                     "it needs one per pixel." if whole else
-                     "the pixels of an image are not dropped independently of one another.")
+            cause = ("each image was kept or dropped whole: one draw per image, where each pixel needs its own."
+                     if whole else "the pixels of an image are not dropped independently of one another.")
             raise Wrong(f"the number of zeroed pixels varies too much from image to image (standard deviation "
-                        f"{spread:.1f} pixels, where independent pixels give {expected:.1f}): {cause} Draw the mask "
-                        "with torch.rand_like(x).")
+                        f"{spread:.1f} pixels, where independent pixels give {expected:.1f}): {cause}")
     produced = float(flat.float().mean())
     tolerance = 6 * math.sqrt(fraction * (1 - fraction) / (n * d)) + 1 / d  # sampling noise, and round(f * d)
     if abs(produced - fraction) > tolerance:
         said = (f"with fraction = {fraction} your answer set {produced:.3f} of the pixels to 0 (about "
                 f"{produced * d:.0f} of each image's {d});")
         if abs(produced - (1 - fraction)) <= tolerance:
-            raise Wrong(f"{said} you kept `fraction` of the pixels instead of dropping it: the mask must select "
-                        "the pixels to set to 0, e.g. x.masked_fill(torch.rand_like(x) < fraction, 0).")
+            raise Wrong(f"{said} you kept `fraction` of the pixels instead of dropping it: `fraction` is the share "
+                        "set to 0.")
         repeated = 1 - (1 - 1 / d) ** round(fraction * d)  # k positions drawn with replacement: some repeat
         if abs(produced - repeated) <= tolerance:
-            raise Wrong(f"{said} that is what {round(fraction * d)} positions per image drawn with replacement give "
-                        "(torch.randint): some repeat. Draw them without replacement, torch.randperm(d)[:k] per "
-                        "image, or torch.rand(n, d).argsort(dim=1)[:, :k] for all at once.")
-        raise Wrong(f"{said} expected {fraction}. Each pixel is dropped with probability fraction "
-                    "(torch.rand_like(x) < fraction), or exactly round(fraction * d) pixels per image.")
+            raise Wrong(f"{said} that is what {round(fraction * d)} positions per image drawn with replacement give: "
+                        "some repeat, so fewer distinct pixels are zeroed.")
+        raise Wrong(f"{said} expected {fraction}. Each pixel is dropped with probability fraction, or exactly "
+                    "round(fraction * d) pixels per image.")
     if 0 < fraction < 1:
         per_position = flat.float().mean(dim=0)
         position_tolerance = 6 * math.sqrt(fraction * (1 - fraction) / n) + 1 / n
@@ -401,7 +615,15 @@ def _judge_masking(got: Tensor, x: Tensor, fraction: float) -> None:
                         "near it): each pixel must have the same chance of being dropped, wherever it lies.")
 
 
-@exercise_check("masking noise", label="ex-ch4-mask")
+_MASK_HINT = (
+    "Draw one uniform number per pixel of the whole batch (torch.rand_like(x)) and compare it with fraction: the "
+    "comparison is a mask that is True with probability 1 - fraction. Multiply x by it, or fill the other pixels "
+    "with 0 (masked_fill, torch.where). F.dropout does the masking too, but it divides the pixels it keeps by "
+    "1 - fraction."
+)
+
+
+@exercise_check("masking noise", label="ex-ch4-mask", hint=_MASK_HINT)
 def masking_noise(answer: Callable[[Tensor, float], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(x, fraction)``: a new tensor, ``x`` with ``fraction`` of each image's pixels set to 0
     at random and the others unchanged: the masking noise of Vincent et al. (2008).
@@ -433,9 +655,7 @@ def masking_noise(answer: Callable[[Tensor, float], Tensor], *, device: torch.de
     dropped = _noisy(answer, small, 1.0)
     survivors = int((dropped != 0).sum())
     if survivors:
-        raise Wrong(f"with fraction = 1 every pixel must be 0, but {survivors:,} of {small.numel():,} survived: "
-                    "compare the draws with fraction so that every draw of [0, 1) is dropped "
-                    "(torch.rand_like(x) < fraction).")
+        raise Wrong(f"with fraction = 1 every pixel must be 0, but {survivors:,} of {small.numel():,} survived.")
     probe_x = 0.1 + 0.9 * torch.rand(4, 1, 28, 28)
     probe_devices(lambda: answer(probe_x, 0.3), "the noisy images")
     return ("a share of each image's pixels set to 0 as asked (0, 0.3, 0.5, 0.75 and 1 tried), a different mask for "
@@ -476,15 +696,25 @@ def _penalty(got: object, n: int, h: int) -> Tensor:
     return got.reshape(())
 
 
-@exercise_check("the KL sparsity penalty", label="ex-ch4-kl")
+_KL_HINT = (
+    "First rho_hat_j, each unit's mean activation over the batch (the images are dim 0); then, for each unit, the KL "
+    "of two Bernoulli distributions, rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)), summed "
+    "over the units. For a dead unit (rho_hat_j = 0) or a saturated one (1) a log is infinite: add a small eps inside "
+    "the logs (rho_hat + eps and 1 - rho_hat + eps, eps = 1e-6). A clamp to [eps, 1 - eps] also keeps the value "
+    "finite, but its gradient is 0 where it clamps, so a dead unit would get no push back towards rho."
+)
+
+
+@exercise_check("the KL sparsity penalty", label="ex-ch4-kl", hint=_KL_HINT)
 def kl_sparsity(answer: Callable[[Tensor, float], Tensor], *, device: torch.device | str | None = None) -> str:
     """``answer(activations, rho)``: ``sum_j KL(rho || rho_hat_j)``, ``rho_hat_j`` the mean of unit j over
     the batch (dim 0), as a 0-d tensor whose gradient reaches the activations.
 
-    Any small clamp (or additive eps) against dead and saturated units passes: values are
-    compared where every unit's mean lies in [0.02, 0.98], where a clamp of eps <= 0.01 does
-    nothing; at means of exactly 0 and 1 the penalty need only be finite, at least as large
-    as an eps of 0.01 gives, and have a finite gradient.
+    Any small additive eps (or clamp) against dead and saturated units passes: values are
+    compared where every unit's mean lies in [0.02, 0.98], where an eps <= 0.01 changes
+    little; at means of exactly 0 and 1 the penalty need only be finite, at least as large
+    as an eps of 0.01 gives, and have a finite gradient. Whether a dead unit still gets a
+    gradient (an additive eps: yes; a clamp: no) is reported, not judged.
     """
     where = check_device(device)
     for seed, n, h, rho in ((0, 64, 20, 0.05), (1, 50, 7, 0.2)):
@@ -534,9 +764,8 @@ def kl_sparsity(answer: Callable[[Tensor, float], Tensor], *, device: torch.devi
             for hint, values in slips.items():
                 if any(math.isclose(value, float(v), rel_tol=1e-3) for v in values):
                     raise Wrong(f"{said} {hint}")
-            raise Wrong(f"{said} With rho_hat = activations.mean(dim=0), the penalty is the sum over units of "
-                        "rho log(rho / rho_hat) + (1 - rho) log((1 - rho) / (1 - rho_hat)); if you added eps inside "
-                        "the logs, keep it small (1e-6), or clamp rho_hat instead.")
+            raise Wrong(f"{said} Here every unit's mean lies in [0.02, 0.98], so anything that keeps rho_hat away "
+                        "from 0 and 1 (an eps) should change nothing: if you used one, keep it small (1e-6 to 1e-3).")
         if got.grad_fn is None:
             raise Wrong("the value is right, but it carries no gradient (detached, or rebuilt with torch.tensor): a "
                         "number cannot be trained through. Return the tensor computed from the activations.")
@@ -547,7 +776,7 @@ def kl_sparsity(answer: Callable[[Tensor, float], Tensor], *, device: torch.devi
                                                           atol=1e-3 * scale):
             raise Wrong("the value is right, but its gradient does not reach the activations as the formula's "
                         "would: compute it from the activations themselves, inside the graph.")
-    # Dead and saturated units: the case a clamp is for.
+    # Dead and saturated units: the case the eps is for.
     n, h, rho = 64, 20, 0.05
     a = _sigmoid_activations(2, n, h)
     a[:, 0], a[:, 1] = 0.0, 1.0
@@ -555,27 +784,38 @@ def kl_sparsity(answer: Callable[[Tensor, float], Tensor], *, device: torch.devi
     got = _penalty(answer(activations, rho), n, h)
     value = float(got.detach())
     if not math.isfinite(value):
-        raise Wrong(f"with a dead unit (every activation 0, so rho_hat = 0) and a saturated one (rho_hat = 1) your "
-                    f"answer gave {value}: log(rho / 0) is infinite. Clamp rho_hat to [eps, 1 - eps] before the "
-                    "logs, e.g. rho_hat = activations.mean(dim=0).clamp(1e-6, 1 - 1e-6). Dead units are common "
-                    "early in training, and one inf makes the whole loss inf and its gradient NaN.")
+        broken = []
+        for column, what, where_log in ((0, "a dead unit (every activation 0, so rho_hat = 0)", "log(rho / 0)"),
+                                        (1, "a saturated unit (every activation 1, so rho_hat = 1)",
+                                         "log((1 - rho) / 0)")):
+            alone = _sigmoid_activations(2, n, h)
+            alone[:, column] = float(column)
+            with torch.no_grad():
+                single = answer(alone.to(where), rho)
+            if isinstance(single, Tensor) and single.numel() == 1 and not math.isfinite(float(single)):
+                broken.append(f"with {what} it gives {float(single)}: {where_log} is infinite")
+        cause = "; ".join(broken) if broken else "with both in the batch it gives a value that is not finite"
+        raise Wrong(f"your penalty is {value} for a batch with a dead unit and a saturated one: {cause}. Dead units "
+                    "are common early in training, and one inf makes the whole loss inf and its gradient NaN: the "
+                    "penalty must stay finite there.")
     bound = cpu_float64(a).mean(dim=0)
     bound[0], bound[1] = 0.01, 0.99
     floor = float(_kl_terms(rho, bound).sum())
     if value < floor * (1 - 1e-3):
         raise Wrong(f"with a dead unit (rho_hat = 0) and a saturated one (rho_hat = 1) your answer gave {value:.4f}, "
-                    f"less than the {floor:.4f} that a clamp to [0.01, 0.99] gives: those units are as far from rho "
-                    "as a unit can be, and need the penalty most. Clamp rho_hat with a small eps (1e-6 to 1e-3): "
-                    "a larger eps, or dropping or zeroing the infinite terms, caps the penalty where it matters "
-                    "most.")
+                    f"less than the {floor:.4f} that keeping rho_hat within [0.01, 0.99] gives: those units are as "
+                    "far from rho as a unit can be, and need the penalty most. A larger eps than 0.01, or dropping "
+                    "or zeroing the infinite terms, caps the penalty where it matters most.")
     if got.grad_fn is None:
         raise Wrong("with a dead and a saturated unit your answer carries no gradient: a number cannot be trained "
                     "through. Return the tensor computed from the activations.")
     backpropagate(got, "the penalty")
     if activations.grad is None or not bool(torch.isfinite(activations.grad).all()):
-        raise Wrong("with a dead and a saturated unit the value is finite, but the gradient is NaN or infinite: "
-                    "clamp rho_hat before the logs (torch.clamp(rho_hat, eps, 1 - eps)) rather than replacing the "
-                    "infinite terms after them (torch.where or nan_to_num after the log still sends NaN back).")
+        raise Wrong("with a dead and a saturated unit the value is finite, but the gradient is NaN or infinite, so "
+                    "one training step would make every weight NaN. (Replacing infinite terms after the logs, with "
+                    "torch.where or nan_to_num, does exactly this: the infinite terms are still computed, and send "
+                    "NaN back.)")
+    pushed = bool((activations.grad[:, 0] != 0).any())
     # Every unit's mean exactly rho (the images differ, their averages do not): the penalty is 0.
     offsets = torch.linspace(0.01, 0.04, 6)
     balanced = torch.cat([0.05 + offsets.expand(20, 6), 0.05 - offsets.expand(20, 6)])
@@ -585,10 +825,15 @@ def kl_sparsity(answer: Callable[[Tensor, float], Tensor], *, device: torch.devi
                     f"unit is where we want it); your answer gave {zero:.6f}.")
     probe_a = _sigmoid_activations(3, 8, 5).requires_grad_()
     probe_devices(lambda: answer(probe_a, 0.05), "the penalty")
+    push = ("A dead unit still gets a gradient from your penalty, pushing it back towards rho."
+            if pushed else
+            "Note: your penalty gives a dead unit (rho_hat = 0) no gradient at all, so it cannot revive it (a clamp "
+            "does this: its slope is 0 where it clamps). An eps added inside the logs (rho_hat + eps) keeps the "
+            "value finite and the push.")
     return ("the sum over units of KL(rho || rho_hat_j), 0 when every unit averages rho and positive otherwise, "
             "finite for dead and saturated units, with its gradient reaching the activations. Unlike an L1 "
             "penalty on the activations, it lets a unit fire strongly on a few images, as long as its average "
-            "stays near rho.")
+            f"stays near rho. {push}")
 
 
 # -- anomaly scores -----------------------------------------------------------------------
@@ -644,11 +889,10 @@ def _scores(got: object, images: Tensor) -> Tensor:
         raise Wrong(f"return the scores as a tensor of shape (N,), one per image; got a {type(got).__name__}.")
     if got.numel() == 1 and n > 1:
         raise Wrong(f"for {n} images your answer returned one number for the whole batch: return one score per "
-                    "image, shape (N,): reduce over each image's pixels only (e.g. err.flatten(1).mean(dim=1)), "
-                    "not over the batch.")
+                    "image, shape (N,).")
     if got.numel() == images.numel():
-        raise Wrong(f"your answer returned one score per pixel, shape {tuple(got.shape)}: reduce each image's error "
-                    "map to one number, shape (N,), e.g. err.flatten(1).amax(dim=1).")
+        raise Wrong(f"your answer returned one score per pixel, shape {tuple(got.shape)}: return one number per "
+                    "image, shape (N,).")
     if got.numel() != n or got.shape[0] != n:
         raise Wrong(f"for {n} images your answer returned shape {tuple(got.shape)}; return one score per image, "
                     f"shape ({n},).")
@@ -662,19 +906,63 @@ def _mse_scores(model: nn.Module, images: Tensor) -> Tensor:
         return torch.cat([((model(b) - b) ** 2).flatten(1).mean(dim=1).cpu() for b in images.split(500)])
 
 
-@exercise_check("the anomaly score", label="ex-ch4-anomaly")
+def _ranks(values: Tensor) -> Tensor:
+    return torch.argsort(torch.argsort(values)).to(torch.float64)
+
+
+#: In fast mode (AECOURSE_FAST=1) the chapter's autoencoder trains one epoch on a subset, and no score reaches
+#: the full run's target: there the check asks for this much above the whole-image MSE's AUC instead (measured
+#: on the fast model: windows of 3 to 7 pixels give 0.05 to 0.10 above it, the largest single pixel less than it).
+_FAST_MARGIN = 0.03
+
+_TRAINING_MODE = ("the model ran in training mode while scoring: its BatchNorm layers then normalise each batch "
+                  "with its own statistics (and update their running averages with the images scored), so an "
+                  "image's score depends on the other images in the batch. Score in evaluation mode, and put the "
+                  "mode back as you found it.")
+
+_ANOMALY_HINT = (
+    "Look at the error maps above the exercise: the defect's error sits in one small square, while a clean digit's "
+    "error is spread thinly along its strokes. An average over all 784 pixels dilutes the square. Score each image by "
+    "where its error is concentrated instead, for example the largest average error over a small window "
+    "(F.avg_pool2d(error, w, stride=1), then the maximum over each image), and tune w on `normal` and `spoiled`. "
+    "Run the model in eval mode without a graph (aecourse.train.evaluating does both and restores the mode)."
+)
+
+
+def _call_scoring(answer: Callable[[nn.Module, Tensor], Tensor], model: nn.Module,
+                  batch: Tensor) -> tuple[object, list[tuple[bool, bool]]]:
+    """``answer(model, copy of batch)``, rejected (and undone) if it changes the model or the images;
+    also returns the ``(training, grad enabled)`` of every forward call it made."""
+    given = batch.clone()
+    with _calls(model) as seen:
+        try:
+            with left_as_found(model=model, images=given):
+                raw = answer(model, given)
+        except Wrong as changed:
+            if any(training for training, _ in seen) and "weights" in str(changed):
+                raise Wrong(f"{_TRAINING_MODE} (It changed batch norm's running averages, the model's buffers.)") \
+                    from None
+            raise
+    return raw, list(seen)
+
+
+@exercise_check("the anomaly score", label="ex-ch4-anomaly", hint=_ANOMALY_HINT)
 def anomaly_score(answer: Callable[[nn.Module, Tensor], Tensor], model: nn.Module, images: Tensor, *,
                   target_auc: float = 0.95) -> str:
     """``answer(model, images)``: one score per image, higher = more anomalous, from the autoencoder.
 
-    ``images`` are clean test digits ``(N, 1, 28, 28)`` the notebook did not tune on. Half
-    of them, chosen by a fixed permutation, get a 4 x 4 inverted square
-    (:func:`~aecourse.anomaly.add_defects`, fixed seed); the answer scores each half, and
-    passes if the ROC AUC of telling them apart reaches ``target_auc``. On the way: the
-    scores are one finite number per image, free of a graph, computed in eval mode, the
-    same for an image scored alone or in a batch; the model's mode is as it was before the
-    call, and ``images`` are untouched. The check leaves the model's parameters, buffers
-    and modes as it found them.
+    ``model`` (the chapter's trained autoencoder) and ``images`` (clean test digits ``(N, 1,
+    28, 28)`` the notebook did not tune on) are not answers: the check reads them and
+    leaves them exactly as it found them (mode of every submodule, device, dtype, weights
+    and buffers, values), whatever the answer does. Half of the images, chosen by a fixed
+    permutation, get a 4 x 4 inverted square (:func:`~aecourse.anomaly.add_defects`, fixed
+    seed); the answer scores each half, and passes if the ROC AUC of telling them apart
+    reaches ``target_auc`` (in fast mode, where the model comes from a shortened run, at most
+    ``_FAST_MARGIN`` above the AUC of the whole-image mean squared error). On the way:
+    every call runs inside :func:`~aecourse.checks.core.left_as_found` (an answer that changes the model's mode,
+    device, dtype or weights, or the images, is rejected and undone); the scores are one
+    finite number per image (a tensor, array or list), free of a graph, computed in eval
+    mode, the same for an image scored alone or in a batch.
     """
     if not isinstance(model, nn.Module):
         raise Wrong(f"the check needs the trained autoencoder as its second argument; it got a {type(model).__name__}.")
@@ -687,80 +975,75 @@ def anomaly_score(answer: Callable[[nn.Module, Tensor], Tensor], model: nn.Modul
     images = images.detach().to(where)
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0)).to(where)
     half = len(images) // 2
-    normal = images[order[:half]]
+    normal = images[order[:half]]  # indexing copies: the caller's images are never handed to the answer
     anomalous = add_defects(images[order[half: 2 * half]], side=4, generator=torch.Generator().manual_seed(12345))
-    state = {name: value.detach().clone() for name, value in model.state_dict().items()}
     modes = {m: m.training for m in model.modules()}
     try:
         with _full_float32():
             results = []
             for batch, mode in ((normal, True), (anomalous, False)):
-                model.train(mode)
-                given = batch.clone()
-                with _calls(model) as seen:
-                    raw = answer(model, given)
-                if not torch.equal(given, batch):
-                    raise Wrong("your function modified the images it was given, in place: score them without "
-                                "changing them (no x -= ..., x[...] = ..., or in-place ops such as .clamp_()).")
+                model.train(mode)  # called once in each mode: the answer must leave either as it found it
+                raw, seen = _call_scoring(answer, model, batch)
                 scores = _scores(raw, batch)
                 if scores.requires_grad:
-                    raise Wrong("the scores require grad, so each holds a graph through the model: wrap the scoring "
-                                "in torch.no_grad() (or torch.inference_mode()).")
+                    raise Wrong("the scores require grad: each holds a graph back through the model, kept in memory "
+                                "for every image scored. Scores are read, never trained through: compute them "
+                                "without a graph.")
                 if not bool(torch.isfinite(scores).all()):
                     bad = int((~torch.isfinite(scores)).sum())
                     raise Wrong(f"{bad} of your {len(scores)} scores are NaN or infinite: every image needs a finite "
                                 "score.")
                 if not seen:
-                    raise Wrong("your function never ran the model: the score comes from its reconstruction, "
-                                "model(images), compared with the images.")
+                    raise Wrong("your function never ran the model: the score must come from how well the model "
+                                "reconstructs each image.")
                 if any(training for training, _ in seen):
-                    raise Wrong("the model ran in training mode while scoring: call model.eval() first. BatchNorm "
-                                "in training mode normalises each batch with its own statistics (and updates its "
-                                "running averages with the test images), so an image's score would depend on the "
-                                "other images in the batch.")
-                if model.training != mode:
-                    now, before = ("eval", "training") if mode else ("training", "eval")
-                    raise Wrong(f"your function left the model in {now} mode, but it was in {before} mode when "
-                                "called: remember the mode and restore it, was_training = model.training; "
-                                "model.eval(); ...; model.train(was_training). A helper that changes the mode "
-                                "silently changes the next training epoch, or the next evaluation.")
+                    raise Wrong(_TRAINING_MODE)
                 results.append(scores.detach())
             model.eval()
-            alone = _scores(answer(model, normal[:8].clone()), normal[:8]).detach()
+            raw, _ = _call_scoring(answer, model, normal[:8])
+            alone = _scores(raw, normal[:8]).detach()
             together = results[0][:8]
             scale = float(results[0].abs().max())
             if not torch.allclose(alone.to(together), together, rtol=1e-4, atol=1e-4 * scale):
                 raise Wrong("an image's score must not depend on the other images in the batch: scored alone in a "
                             "batch of 8, the first 8 images got "
                             f"{[round(float(v), 4) for v in alone[:3]]}..., inside the full batch "
-                            f"{[round(float(v), 4) for v in together[:3]]}.... Normalising by the batch, or BatchNorm "
-                            "in train mode, does that: call model.eval(), and compute each score from its own "
-                            "image only.")
+                            f"{[round(float(v), 4) for v in together[:3]]}....")
             normal_scores, anomalous_scores = (s.cpu().to(torch.float32) for s in results)
-            baseline = detection_auc(_mse_scores(model, normal), _mse_scores(model, anomalous))
+            mse_normal, mse_anomalous = _mse_scores(model, normal), _mse_scores(model, anomalous)
+            baseline = detection_auc(mse_normal, mse_anomalous)
     finally:
-        model.load_state_dict(state)
         for m, mode in modes.items():
             m.training = mode
-    if float(torch.cat([normal_scores, anomalous_scores]).std()) == 0:
+    both = torch.cat([normal_scores, anomalous_scores])
+    if float(both.std()) == 0:
         raise Wrong("every image got the same score: the score must grow with how badly the model reconstructs "
                     "the image.")
     auc = detection_auc(normal_scores, anomalous_scores)
+    target, shortened = target_auc, ""
+    if is_fast() and baseline + _FAST_MARGIN < target_auc:
+        target = round(baseline + _FAST_MARGIN, 3)
+        shortened = (f" (Fast mode: the model comes from a shortened run, which no score takes to {target_auc}; the "
+                     f"check asks for {target:.3f} here, {_FAST_MARGIN} above the mean squared error's "
+                     f"{baseline:.3f}. The full run asks for {target_auc}.)")
     said = (f"on {half:,} clean and {half:,} defective test digits (one 4 x 4 square inverted), your scores give "
-            f"AUC {auc:.3f}; the mean squared error alone gives {baseline:.3f}.")
+            f"AUC {auc:.3f}")
     if auc < 0.5:
-        raise Wrong(f"{said} Below 0.5: your scores rank the defective images as MORE normal: higher must mean more "
-                    "anomalous (a larger error, not its negative or its inverse).")
-    if auc < target_auc:
-        same = " That is what the mean squared error gives." if abs(auc - baseline) < 0.002 else ""
-        raise Wrong(f"{said}{same} AUC {auc:.3f} < {target_auc}. An error averaged over 784 pixels dilutes a 4x4 "
-                    "defect: look at where the error sits, e.g. the largest error over a small window (F.avg_pool2d "
-                    "then max).")
-    return (f"AUC {auc:.3f} >= {target_auc}, where the mean squared error alone gives {baseline:.3f}. To tune it, a "
-            "window of w pixels averages the error over w x w pixels: near the defect's side (4 here) it keeps the "
-            "defect's whole error while averaging away the scattered error along a clean digit's strokes; a much "
-            "larger window dilutes the defect again, a much smaller one lets one badly drawn pixel decide. Choose "
-            "w on held-out images, never on the ones you report.")
+        raise Wrong(f"{said}, below 0.5: your scores rank the defective digits as MORE normal than the clean ones. "
+                    "Higher must mean more anomalous.")
+    if auc < target:
+        ranks, mse_ranks = _ranks(both.double()), _ranks(torch.cat([mse_normal, mse_anomalous]).double())
+        same = float(torch.corrcoef(torch.stack([ranks, mse_ranks]))[0, 1]) > 0.999
+        how = (" Your scores rank the images as their mean squared error over the whole image does." if same else
+               f" The mean squared error over the whole image gives {baseline:.3f}.")
+        raise Wrong(f"{said}, short of the {target:.3f} asked: your scores still rank many clean digits above "
+                    f"defective ones.{how}{shortened}")
+    return (f"AUC {auc:.3f} >= {target:.3f}, where the mean squared error over the whole image gives {baseline:.3f}."
+            f"{shortened} "
+            "A score that looks where the error is concentrated keeps the defect's whole error while averaging away "
+            "the scattered error along a clean digit's strokes; if yours has a window, one much larger than the "
+            "defect dilutes it again, and a much smaller one lets one badly drawn pixel decide. Choose such settings "
+            "on held-out images, never on the ones you report.")
 
 
 # -- where the student stands --------------------------------------------------------------
