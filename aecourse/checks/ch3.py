@@ -36,6 +36,7 @@ from aecourse.checks.core import (
     left_as_found,
     probe_devices,
 )
+from aecourse.device import cpu_float64
 from aecourse.tf1 import TRUNCATED_NORMAL_STD, variance_scaling_
 
 
@@ -168,7 +169,7 @@ def _as_kernel(value: Any) -> Tensor | None:
     """What the answer returned, as a tensor (a NumPy array is read as one), or None."""
     if isinstance(value, np.ndarray):
         value = torch.from_numpy(value)
-    return value.detach().cpu().double() if isinstance(value, Tensor) else None
+    return cpu_float64(value) if isinstance(value, Tensor) else None
 
 
 @exercise_check(

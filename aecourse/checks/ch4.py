@@ -907,7 +907,7 @@ def _mse_scores(model: nn.Module, images: Tensor) -> Tensor:
 
 
 def _ranks(values: Tensor) -> Tensor:
-    return torch.argsort(torch.argsort(values)).to(torch.float64)
+    return cpu_float64(torch.argsort(torch.argsort(values)))
 
 
 #: In fast mode (AECOURSE_FAST=1) the chapter's autoencoder trains one epoch on a subset, and no score reaches
@@ -1032,7 +1032,7 @@ def anomaly_score(answer: Callable[[nn.Module, Tensor], Tensor], model: nn.Modul
         raise Wrong(f"{said}, below 0.5: your scores rank the defective digits as MORE normal than the clean ones. "
                     "Higher must mean more anomalous.")
     if auc < target:
-        ranks, mse_ranks = _ranks(both.double()), _ranks(torch.cat([mse_normal, mse_anomalous]).double())
+        ranks, mse_ranks = _ranks(cpu_float64(both)), _ranks(cpu_float64(torch.cat([mse_normal, mse_anomalous])))
         same = float(torch.corrcoef(torch.stack([ranks, mse_ranks]))[0, 1]) > 0.999
         how = (" Your scores rank the images as their mean squared error over the whole image does." if same else
                f" The mean squared error over the whole image gives {baseline:.3f}.")

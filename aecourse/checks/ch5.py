@@ -348,9 +348,9 @@ def _logvars(variances: list[float], spreads: list[float], n: int, seed: int,
     ``1 - variances[d]``; each image's sigma^2 is off that by up to ``spreads[d]`` (relative).
     ``first_row`` sets the first image's sigma^2 in some dimensions (the rest keep the mean)."""
     g = torch.Generator().manual_seed(seed)
-    target = 1 - torch.tensor(variances, dtype=torch.float64)
-    u = 2 * torch.rand(n, len(variances), generator=g, dtype=torch.float64) - 1
-    s2 = target * (1 + torch.tensor(spreads, dtype=torch.float64) * u)
+    target = 1 - cpu_float64(torch.tensor(variances))  # the check's own data, on the CPU
+    u = 2 * cpu_float64(torch.rand(n, len(variances), generator=g)) - 1
+    s2 = target * (1 + cpu_float64(torch.tensor(spreads)) * u)
     s2 = s2 * target / s2.mean(0)  # each mean exactly 1 - variance
     for d, value in (first_row or {}).items():
         s2[0, d] = value
@@ -405,7 +405,7 @@ def active_from_logvar(answer: Callable[[Tensor], object], *, device: torch.devi
                    f"{' of floats' if isinstance(got_raw, Tensor) and got_raw.is_floating_point() else ''}; "
                    "return the indices of the active dimensions (a list or a tensor of ints), or a boolean mask "
                    "of length latent_dim."))
-        v = logvar.double().exp()
+        v = cpu_float64(logvar).exp()
         mean_s2 = v.mean(0)
         want = [d for d in range(k) if 1 - float(mean_s2[d]) > 0.01]
         if sorted(set(got)) == want and len(got) == len(set(got)):
@@ -416,7 +416,7 @@ def active_from_logvar(answer: Callable[[Tensor], object], *, device: torch.devi
         shown = ", ".join(f"{float(s):.3f}" for s in mean_s2)
         said = (f"for {n} images whose sigma^2, averaged over the images, is ({shown}) per dimension, the active "
                 f"dimensions are {want}; your answer gave {sorted(got)}.")
-        lv = logvar.double()
+        lv = cpu_float64(logvar)
 
         def where_(mask: Tensor) -> list[int]:
             return [d for d in range(k) if bool(mask[d])]
