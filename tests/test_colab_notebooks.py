@@ -123,7 +123,7 @@ def test_markdown_in_a_solution_dropdown_is_folded_in_colab_and_gone_for_student
         ("markdown", "```{solution-end}\n```\n\nAfter the solution.", []),
         ("code", "check.f(f)", []),
     ])
-    notebook["cells"][1]["metadata"]["answers"] = ["f"]  # the name the exercise asks for
+    notebook["cells"][2]["metadata"]["answers"] = ["f"]  # the solution cell (after the title): the name it answers
     colab = generator.colab_version(notebook, CONFIG, "x.ipynb")
     texts = [source(c) for c in colab["cells"]]
     assert raw_myst(colab) == [] and shown_solutions(colab, notebook) == []
