@@ -68,3 +68,12 @@ def test_the_book_never_reads_the_virtual_environments() -> None:
     venvs = re.findall(r"^\w+ := (\.venv[\w-]*)$", makefile, flags=re.MULTILINE)
     excluded = yaml.safe_load((ROOT / "_config.yml").read_text())["exclude_patterns"]
     assert venvs and set(venvs) <= set(excluded), f"add {set(venvs) - set(excluded)} to exclude_patterns"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_side_study_is_folded(html: Path, notebook: Path) -> None:
+    """Each "Going further" section shows its title and folds its body (book/_ext/going_further.py)."""
+    page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+    titles = re.findall(r"<h2>Going further", page)
+    folds = re.findall(r'class="toggle going-further', page)
+    assert len(titles) == len(folds), f"{len(titles)} side studies, {len(folds)} folded"
