@@ -100,13 +100,18 @@ def test_citations_and_page_links_become_plain_text():
     assert generator.plain_roles(text, cited) == "A VAE (Kingma and Welling, 2014), see the results page (in the book)."
 
 
+def test_glossary_links_become_their_text():
+    text = "Each {term}`nat` is {term}`a unit\nof information <nat>` and {term}`SGD <stochastic gradient descent (SGD)>`."
+    assert generator.plain_roles(text, {}) == "Each nat is a unit of information and SGD."
+
+
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
 def test_student_markdown_has_no_myst_syntax_colab_would_show_raw(path):
     student = load_notebook(ROOT / "notebooks" / "student" / path.name)
     for cell in student["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"])
-            assert not re.search(r"\{(cite|doc|ref|numref|exercise|solution)[^}]*\}", text), text[:200]
+            assert not re.search(r"\{(cite|doc|ref|numref|term|glue[:a-z]*|exercise|solution)[^}]*\}", text), text[:200]
 
 
 # -- answers declared, not guessed --------------------------------------------------------

@@ -220,6 +220,7 @@ def with_links(notebook: dict, text: str) -> dict:
 
 CITE = re.compile(r"\{cite:p\}`(?P<keys>[^`]+)`")
 DOC = re.compile(r"\{doc\}`(?P<text>[^`<]+?)\s*(?:<[^`>]+>)?`")
+TERM = re.compile(r"\{term\}`(?P<text>[^`<]+?)\s*(?:<[^`>]+>)?`")
 BIBLIOGRAPHY = ROOT / "book" / "references.bib"
 
 
@@ -269,7 +270,8 @@ def plain_glue(markdown: str, glued: dict[str, str]) -> str:
 def plain_roles(markdown: str, cited: dict[str, str], links: dict[str, str] | None = None,
                 glued: dict[str, str] | None = None) -> str:
     """MyST roles that Colab would show raw, as plain text: citations (linked to the work where
-    ``links`` has it), page links, and glued numbers (from ``glued``)."""
+    ``links`` has it), page links, glossary links (their text; the glossary is the book's),
+    and glued numbers (from ``glued``)."""
     links = links or {}
     markdown = plain_glue(markdown, glued or {})
 
@@ -277,6 +279,7 @@ def plain_roles(markdown: str, cited: dict[str, str], links: dict[str, str] | No
         return f"[{cited[key]}]({links[key]})" if key in links else cited[key]
 
     markdown = CITE.sub(lambda m: "(" + "; ".join(cite(k.strip()) for k in m["keys"].split(",")) + ")", markdown)
+    markdown = TERM.sub(lambda m: " ".join(m["text"].split()), markdown)
     return DOC.sub(lambda m: " ".join(m["text"].split()) + " (in the book)", markdown)
 
 
