@@ -208,7 +208,8 @@ def test_sharpness_gradient_norm_rejected_without_a_made_up_cause():
 
 def test_sharpness_predicts_the_chapter_threshold():
     """2 / sharpness at the minimum that lr 0.1 reaches lies between the last rate of the grid
-    that converges and the first that diverges: the prediction the chapter makes."""
+    that converges and the first that diverges, for the chapter's one start (seed 0): the agreement
+    the chapter reports as one run."""
     x = ch1._toy()
     torch.manual_seed(0)
     params = [torch.randn(s, requires_grad=True) for s in ((2, 1), (1, 2), (1,), (1, 2))]

@@ -355,8 +355,9 @@ def sharpness(answer: Callable[[Callable[[Tensor], Tensor], Tensor], float]) -> 
             if math.isclose(got, value, rel_tol=0.02):
                 raise Wrong(f"{said} {cause}")
         raise Wrong(said)
-    return ("the largest Hessian eigenvalue for a rotated quadratic, a saddle, a quartic and the chapter's loss; "
-            "2 / sharpness is the rate beyond which gradient descent overshoots.")
+    return ("the largest Hessian eigenvalue for a rotated quadratic, a saddle, a quartic and the chapter's loss. "
+            "Beyond 1 / sharpness the steps overshoot; beyond 2 / sharpness gradient descent cannot stay at "
+            "that minimum.")
 
 
 @functools.lru_cache(maxsize=None)
@@ -391,7 +392,8 @@ def diverging_lr(answer: float) -> str:
         raise Wrong(f"at lr={rate} the chapter's loop still converges within 1000 steps from seed 0. Try larger rates.")
     if rate > first:
         raise Wrong(f"lr={rate} diverges, but a smaller rate on the grid already does.")
-    return f"at lr={first} the steps overshoot and the loss grows without bound; at every smaller rate of the grid SGD converges."
+    return (f"from seed 0, at lr={first} the loss grows without bound; at every smaller rate of the grid SGD "
+            "converges. That is one start: from others, the first rate that blows up can be smaller or larger.")
 
 
 # -- a rescaling that changes the weights and not the model ----------------------------
