@@ -23,6 +23,7 @@ from aecourse.checks.core import (
 )
 from aecourse.device import cpu_float64
 from aecourse.settings import is_fast
+from aecourse.train import evaluating
 
 # -- the size of a convolution's output -------------------------------------------------
 
@@ -218,7 +219,7 @@ def conv_output_size(answer: Callable[..., int], *, device: torch.device | str |
             "to 28 has to retrace exactly these sizes.")
 
 
-# -- upsampling without a checkerboard --------------------------------------------------
+# -- upsampling with even coverage -------------------------------------------------------
 
 def _pair(value: int | tuple[int, ...]) -> str:
     """A layer setting as the student wrote it: ``3`` for (3, 3), ``(3, 5)`` otherwise."""
@@ -900,9 +901,8 @@ def _scores(got: object, images: Tensor) -> Tensor:
 
 
 def _mse_scores(model: nn.Module, images: Tensor) -> Tensor:
-    """Each image's mean squared reconstruction error, in eval mode, on the CPU: the baseline."""
-    model.eval()
-    with torch.no_grad():
+    """Each image's mean squared reconstruction error, in eval mode, on the CPU: the baseline (the mode restored)."""
+    with evaluating(model):
         return torch.cat([((model(b) - b) ** 2).flatten(1).mean(dim=1).cpu() for b in images.split(500)])
 
 
