@@ -597,7 +597,8 @@ _IWAE_HINT = (
     "log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x), where log p(x|z) is minus the summed BCE of "
     "model.decode(z) against x, and both densities are diagonal Gaussians (N(0, I) and N(mu, exp(logvar))). "
     "Then L_k = torch.logsumexp(log_w, dim=0) - math.log(k): the log of the mean of the weights, taken in log "
-    "space. Call model.eval() first and work under torch.no_grad()."
+    "space. Work inside `with evaluating(model):` (from aecourse.train: eval mode and no graph, the model's "
+    "mode restored afterwards)."
 )
 
 
@@ -735,7 +736,8 @@ class _ProbeVAE(nn.Module):
 
 @exercise_check(
     "sampling from the prior", label="ex-ch5-sample",
-    hint="model.eval(); then, under torch.no_grad(), z = torch.randn(n, model.latent_dim, device=...) on the "
+    hint="Inside `with evaluating(model):` (from aecourse.train: eval mode and no graph, the mode restored "
+         "afterwards), z = torch.randn(n, model.latent_dim, device=...) on the "
          "model's device (next(model.parameters()).device), and return torch.sigmoid(model.decode(z)).",
 )
 def sample_prior(answer: Callable[[nn.Module, int], Tensor], *, device: torch.device | str | None = None) -> str:
