@@ -167,9 +167,15 @@ def fit(
 def fused_adam_available(device: torch.device | str) -> bool:
     """True where ``torch.optim.Adam(..., fused=True)`` accepts parameters on ``device``.
 
-    The fused Adam updates every parameter in one kernel instead of looping over the
-    tensors; on chapter 2's small network it trains about 1.5 times as fast on a CPU
-    (``benchmarks/ch2_recipes.txt``, runs R3 and R6). It exists for CUDA, and for the CPU
+    Fused Adam is the same algorithm as the default: the same moments, bias corrections
+    and update, equal up to rounding. What differs is how it runs: the default
+    (``foreach``) launches one kernel per elementary operation (multiply, add, square
+    root, ...) over the list of tensors, each reading and writing all of them; the fused
+    one does the whole update of a tensor in a single pass over its memory. On chapter
+    2's small network that made training about 1.5 times as fast on a CPU
+    (``benchmarks/ch2_recipes.txt``, runs R3 and R6); on chapter 5's convolutional VAE,
+    whose time goes to the convolutions, it bought nothing
+    (``benchmarks/ch5_profile_step.txt``). It exists for CUDA, and for the CPU
     only from PyTorch 2.4: PyTorch 2.3 refuses it there, so a notebook asks first rather
     than naming a version or a device.
     """

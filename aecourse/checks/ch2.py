@@ -22,7 +22,7 @@ from aecourse.checks.core import (
     left_as_found,
     probe_devices,
 )
-from aecourse.train import evaluate
+from aecourse.train import evaluate, evaluating
 
 
 def _letters(got: object) -> set[str] | None:
@@ -38,29 +38,30 @@ def _letters(got: object) -> set[str] | None:
 
 # -- predicting: seven variants of the training step -------------------------------------
 
+def _update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
+    """The last three lines of the chapter's training_step: clear, backpropagate, step."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
 def _step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn, batch: Tensor) -> float:
     """The chapter's training_step, as the notebook shows it."""
     reconstructed = model(batch)
     loss = loss_fn(reconstructed, batch)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    _update(optimizer, loss)
     return loss.item()
 
+
+# Each variant changes one thing in _step; B and F change its last three lines, so they write them out.
 
 def _variant_a(model, optimizer, loss_fn, batch):  # model.eval() first
     model.eval()
-    reconstructed = model(batch)
-    loss = loss_fn(reconstructed, batch)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+    return _step(model, optimizer, loss_fn, batch)
 
 
 def _variant_b(model, optimizer, loss_fn, batch):  # step moved up, before backward
-    reconstructed = model(batch)
-    loss = loss_fn(reconstructed, batch)
+    loss = loss_fn(model(batch), batch)
     optimizer.zero_grad()
     optimizer.step()
     loss.backward()
@@ -68,36 +69,24 @@ def _variant_b(model, optimizer, loss_fn, batch):  # step moved up, before backw
 
 
 def _variant_c(model, optimizer, loss_fn, batch):  # a fresh Adam every step
-    optimizer = torch.optim.Adam(model.parameters(), lr=optimizer.param_groups[0]["lr"])
-    reconstructed = model(batch)
-    loss = loss_fn(reconstructed, batch)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+    fresh = torch.optim.Adam(model.parameters(), lr=optimizer.param_groups[0]["lr"])
+    return _step(model, fresh, loss_fn, batch)
 
 
 def _variant_d(model, optimizer, loss_fn, batch):  # nn.MSELoss's arguments swapped
-    reconstructed = model(batch)
-    loss = loss_fn(batch, reconstructed)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    loss = loss_fn(batch, model(batch))
+    _update(optimizer, loss)
     return loss.item()
 
 
 def _variant_e(model, optimizer, loss_fn, batch):  # the loss tensor returned
-    reconstructed = model(batch)
-    loss = loss_fn(reconstructed, batch)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    loss = loss_fn(model(batch), batch)
+    _update(optimizer, loss)
     return loss
 
 
 def _variant_f(model, optimizer, loss_fn, batch):  # the model clears the gradients
-    reconstructed = model(batch)
-    loss = loss_fn(reconstructed, batch)
+    loss = loss_fn(model(batch), batch)
     model.zero_grad()
     loss.backward()
     optimizer.step()
@@ -108,9 +97,7 @@ def _variant_g(model, optimizer, loss_fn, batch):  # the forward pass under no_g
     with torch.no_grad():
         reconstructed = model(batch)
     loss = loss_fn(reconstructed, batch)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    _update(optimizer, loss)
     return loss.item()
 
 
@@ -343,7 +330,8 @@ def _measured_like_a_test(model: _Recorder, what: str) -> None:
     "the test-set MSE", label="ex-ch2-eval",
     hint="model.eval() switches dropout (and batch norm) to their evaluation behaviour; torch.no_grad() "
          "(or torch.inference_mode()) records no graph; .item() turns a one-element tensor into a float. "
-         "model.training says which mode the model was in, and model.train(flag) sets it.",
+         "model.training says which mode the model was in, and model.train(flag) sets it; "
+         "aecourse.train.evaluating(model) does all of it in one with block.",
 )
 def test_mse(answer: Callable[[nn.Module, Tensor], float], *, device: torch.device | str | None = None) -> str:
     """``answer(model, x)``: the mean squared error per pixel of ``model`` on ``x``, a number
@@ -372,11 +360,9 @@ def test_mse(answer: Callable[[nn.Module, Tensor], float], *, device: torch.devi
         if value is None:
             raise Wrong(f"your answer returns a {type(got).__name__} ({got!r}), not a number.")
         if not math.isclose(value, want, rel_tol=1e-4):
-            with torch.no_grad():
-                model.eval()
+            with evaluating(model):
                 per_image = ((model(x) - x) ** 2).sum(dim=1).mean().item()
                 batch_means = [((model(b) - b) ** 2).mean().item() for b in x.split(1000)]
-                model.train(training)
             if math.isclose(value, per_image, rel_tol=1e-4):
                 raise Wrong(f"you returned {value:.6f}, 784 times the error per pixel ({want:.6f}): the error summed "
                             "over each image's pixels, where the exercise asks for the mean over pixels too.")
@@ -389,19 +375,16 @@ def test_mse(answer: Callable[[nn.Module, Tensor], float], *, device: torch.devi
             raise Wrong(f"called on a model in {found} mode, {side_effect}")
     probe_model, probe_x = _Recorder(), torch.rand(30, 784)
     probe_devices(lambda: answer(probe_model, probe_x), "measuring the error")
-    return f"{want:.6f} on 1,003 images, measured without dropout or a graph, the model's mode left as found."
+    return (f"on the check's own dropout model and 1,003 random images your function gives {want:.6f}, "
+            "the same at every call, without a graph, the model's mode left as found.")
 
 
 # -- the digits reconstructed worst ------------------------------------------------------
 
 def _per_image_mse(model: nn.Module, x: Tensor) -> Tensor:
     """Each image's mean squared error, in eval mode without a graph; the model's mode put back."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        errors = ((model(x) - x) ** 2).mean(dim=1)
-    model.train(was_training)
-    return errors
+    with evaluating(model):
+        return ((model(x) - x) ** 2).mean(dim=1)
 
 
 @exercise_check(
@@ -458,10 +441,8 @@ def _name_the_ranking(model: _Recorder, x: Tensor, n: int, got: list[int], want:
     if got == [i for i in ranking if i != len(x) - 1][:n]:
         raise Wrong(f"{said} The last image, {len(x) - 1}, alone in the last (partial) batch, was never "
                     "measured.")
-    with torch.no_grad():
-        model.eval()
+    with evaluating(model):
         diff = model(x) - x
-        model.train()
     per_batch = [int(i) for b in diff.split(100) for i in [(b**2).mean(dim=1).argmax()]]
     if got == per_batch[:n] or (n == 1 and got[0] < 100 and got[0] != want[0]):
         raise Wrong(f"{said} The indices look relative to a batch, each counted from its batch's first image.")
