@@ -244,15 +244,31 @@ def test_ci_runs_on_every_push_and_pull_request() -> None:
     assert on["pull_request"] is None, "every pull request, whatever its base"
 
 
+def test_the_quick_start_is_two_commands() -> None:
+    """A newcomer's machine: `make book` and `make test`, nothing to set first."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [ln.split("#", 1)[0].strip() for ln in block.splitlines() if ln.split("#", 1)[0].strip()]
+    assert commands == ["make book", "make test"]
+
+
+def test_ci_run_is_the_readme_test_command_with_only_the_offline_mnist_added() -> None:
+    readme_env, readme_command = readme_test_command()
+    lines = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    words = shlex.split(lines[-1])
+    assert [w for w in words if "=" not in w] == readme_command
+    assert dict(w.split("=", 1) for w in words if "=" in w) == {**readme_env, "AECOURSE_DATA": "../shared/data"}
+
+
 def test_ci_runs_exactly_the_readme_test_command_on_mnist_it_fetched_first() -> None:
     readme_env, readme_command = readme_test_command()
-    assert readme_command == ["make", "test"] and set(readme_env) == {"AECOURSE_DATA"}
+    assert readme_command == ["make", "test"] and readme_env == {}, "the quick start's `make test`, nothing set"
     job = load("ci.yml")["jobs"]["test"]
     test = step_index(job, lambda s: runs(s, "make test"))
     step = steps(job)[test]
     assert shlex.split(step["run"]) == readme_command, "the README's command, nothing more"
     data = step["env"]["AECOURSE_DATA"]
-    assert set(step["env"]) == set(readme_env)
+    assert set(step["env"]) == {"AECOURSE_DATA"}, "only the MNIST copy CI fetched and cached is added"
     restore, fetch, save = mnist_cache_steps(job, data)
     assert restore < fetch < save < test, "MNIST is restored or fetched (and cached) before the tests, which never download"
     chromium = step_index(job, lambda s: runs(s, "tools/ensure_chromium.sh"))
@@ -388,14 +404,76 @@ def test_release_is_created_only_after_the_check() -> None:
     assert "inputs.tag" in checkout["with"]["ref"], "by hand, the tag's commit is checked, not the branch's"
     assert jobs["release"]["needs"] == "check"
     assert jobs["release"]["permissions"] == {"contents": "write"}
-    assert "gh release create \"$TAG\" --verify-tag" in steps(jobs["release"])[0]["run"]
+    release = jobs["release"]
+    create = steps(release)[step_index(release, lambda s: runs(s, "gh release create"))]
+    assert "gh release create \"$TAG\" --verify-tag" in create["run"]
+
+
+def test_the_release_attaches_the_wheel_it_built_and_checked() -> None:
+    """The install cell installs the release's wheel: built from the tag, checked, then attached."""
+    release = load("release.yml")["jobs"]["release"]
+    checkout = steps(release)[step_index(release, lambda s: uses(s, "actions/checkout"))]
+    assert "inputs.tag" in checkout["with"]["ref"]
+    build = step_index(release, lambda s: runs(s, "pip wheel --no-deps --wheel-dir dist ."))
+    check = step_index(release, lambda s: runs(s, "tools/check_release.py") and runs(s, "--wheel \"$wheel\""))
+    create = step_index(release, lambda s: runs(s, "gh release create"))
+    assert build < check < create
+    wheel = 'wheel="dist/aecourse-${TAG#v}-py3-none-any.whl"'
+    assert wheel in steps(release)[check]["run"] and wheel in steps(release)[create]["run"]
+    script = steps(release)[create]["run"]
+    assert script.rstrip().endswith('"$wheel"') and 'gh release upload "$TAG" "$wheel"' in script
+    assert check_release.wheel_name("1.2.0") == "aecourse-1.2.0-py3-none-any.whl"
+
+
+# ---------------------------------------------------------------- Colab
+
+
+def test_colab_runs_on_every_pull_request_and_weekly_beside_the_drift_alarm() -> None:
+    on = triggers(load("colab.yml"))
+    assert set(on) == {"pull_request", "schedule", "workflow_dispatch"} and on["pull_request"] is None
+    assert on["schedule"] == triggers(load("drift.yml"))["schedule"], "the same weekly slot as the drift alarm"
+
+
+def test_colab_job_runs_make_test_colab_on_colabs_python() -> None:
+    job = load("colab.yml")["jobs"]["test-colab"]
+    (python,) = [s["with"]["python-version"] for s in steps(job) if uses(s, "actions/setup-python")]
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"COLAB_PYTHON ?= python{python}" in makefile, "the workflow's Python is the Makefile's"
+    assert "Python 3.13" in (ROOT / "requirements-colab.txt").read_text() and python == "3.13"
+    run = steps(job)[step_index(job, lambda s: runs(s, "make test-colab"))]
+    assert shlex.split(run["run"]) == ["make", "test-colab", f"COLAB_PYTHON=python{python}"]
+    assert "env" not in run or "AECOURSE_DATA" not in run["env"], "MNIST comes from the reader's cache, as for a newcomer"
+    restore = step_index(job, lambda s: uses(s, "actions/cache/restore"))
+    save = step_index(job, lambda s: uses(s, "actions/cache/save"))
+    assert steps(job)[restore]["with"]["path"] == steps(job)[save]["with"]["path"] == "~/.cache/aecourse/MNIST"
+    assert restore < step_index(job, lambda s: runs(s, "make test-colab")) < save
+
+
+def test_colab_weekly_compares_the_pins_with_colabs_published_list() -> None:
+    job = load("colab.yml")["jobs"]["colab-moved"]
+    assert job["if"] == "github.event_name != 'pull_request'"
+    script = steps(job)[step_index(job, lambda s: runs(s, "colab_pins.py"))]["run"]
+    assert "googlecolab/backend-info/main/pip-freeze.gpu.txt" in script
+    assert "python tools/colab_pins.py --compare colab-freeze.txt" in script
+
+
+def test_make_test_colab_installs_a_built_wheel_without_its_dependencies() -> None:
+    """As the install cell does in Colab: a wheel, --no-deps, not editable; tests import it, not the tree."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest-colab:", 1)[1].split("\n\n", 1)[0]
+    assert "pip wheel --quiet --no-deps --wheel-dir $(COLAB_WHEELS) ." in recipe
+    assert "pip install --quiet --force-reinstall --no-deps $(COLAB_WHEELS)/aecourse-*.whl" in recipe
+    assert " -e " not in recipe and "$(COLAB_BIN)/python -P -m pytest" in recipe
+    assert "tools/colab_pins.py --installed" in recipe
 
 
 # ---------------------------------------------------------------- tools/check_release.py
 
 
-def setup_cell(version: str, url: str, pin: str = "@v{AECOURSE_VERSION}") -> dict:
+def setup_cell(version: str, url: str, pin: str = "@v{AECOURSE_VERSION}",
+               wheel: str = "/releases/download/v{AECOURSE_VERSION}/") -> dict:
     source = (f'REPO_URL = "{url}"\nAECOURSE_VERSION = "{version}"\n'
+              f'wheel = f"{{REPO_URL}}{wheel}aecourse-{{AECOURSE_VERSION}}-py3-none-any.whl"\n'
               f'spec = f"git+{{REPO_URL}}{pin}"\n')
     return new_code_cell(source, metadata={"tags": ["colab-setup"]})
 
@@ -454,6 +532,12 @@ def test_a_notebook_without_an_install_cell_or_its_tag_pin_is_refused(course: Pa
     problems = check_release.check_release("v1.2.0", course)
     assert [p.split(":")[0] for p in problems] == ["notebooks/02_two.ipynb", "notebooks/03_three.ipynb"]
     assert "no install cell" in problems[0] and "does not install the tag" in problems[1]
+
+
+def test_a_notebook_whose_install_cell_skips_the_release_wheel_is_refused(course: Path) -> None:
+    write_notebook(course / "notebooks/03_three.ipynb", [setup_cell("1.2.0", URL, wheel="/archive/")])
+    (problem,) = check_release.check_release("v1.2.0", course)
+    assert problem.startswith("notebooks/03_three.ipynb: the install cell does not install the release's wheel")
 
 
 def test_pyproject_must_read_or_repeat_the_version(course: Path) -> None:
