@@ -77,3 +77,18 @@ def test_every_side_study_is_folded(html: Path, notebook: Path) -> None:
     titles = re.findall(r"<h2>Going further", page)
     folds = re.findall(r'class="toggle going-further', page)
     assert len(titles) == len(folds), f"{len(titles)} side studies, {len(folds)} folded"
+
+
+def test_the_book_folds_the_side_studies_and_nothing_else() -> None:
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from going_further import fold_side_studies
+
+    doctree = publish_doctree("Title\n=====\n\nMain\n----\n\ntext\n\nGoing further: more\n"
+                              "-------------------\n\nside text\n\nLast\n----\n\nend\n")
+    fold_side_studies(None, doctree)
+    folds = [node for node in doctree.findall(nodes.container) if "going-further" in node["classes"]]
+    assert len(folds) == 1 and folds[0].astext() == "side text"
+    assert "toggle" in folds[0]["classes"]

@@ -18,9 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import prose_stats  # noqa: E402
-from going_further import fold_side_studies  # noqa: E402
 from notebook_io import read  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
@@ -109,15 +107,3 @@ def test_reading_time_rounds_up_to_five_minutes() -> None:
     stats = prose_stats.ProseStats(main_words=3000, main_sentence_words=2900, main_sentences=150, side_words=0)
     assert stats.reading_minutes == 20 and round(stats.words_per_sentence, 1) == 19.3
     assert prose_stats.ProseStats(3001, 1, 1, 0).reading_minutes == 25
-
-
-def test_the_book_folds_the_side_studies_and_nothing_else() -> None:
-    from docutils import nodes
-    from docutils.core import publish_doctree
-
-    doctree = publish_doctree("Title\n=====\n\nMain\n----\n\ntext\n\nGoing further: more\n"
-                              "-------------------\n\nside text\n\nLast\n----\n\nend\n")
-    fold_side_studies(None, doctree)
-    folds = [node for node in doctree.findall(nodes.container) if "going-further" in node["classes"]]
-    assert len(folds) == 1 and folds[0].astext() == "side text"
-    assert "toggle" in folds[0]["classes"]
