@@ -193,6 +193,13 @@ def test_beta_accepts_every_number_type(more, lowest):
     assert_accepted(ch5.beta_sweep(more, lowest))
 
 
+def test_beta_accepts_0_2_for_the_lowest_neg_elbo_but_says_what_theory_expects():
+    """A 2-epoch run can end with beta = 0.2 lowest, so that guess passes, with the optimum's argument."""
+    result = ch5.beta_sweep(0.2, 0.2)
+    assert_accepted(result)
+    assert "not what the theory expects" in result.message and "short runs" in result.message
+
+
 def test_beta_reports_a_stub_as_not_done():
     result = ch5.beta_sweep(..., 1.0)
     assert not result.passed and result.message.startswith("Not done yet")

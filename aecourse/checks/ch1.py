@@ -373,7 +373,7 @@ def _diverges(lr: float, steps: int = 1000) -> bool:
 
 @exercise_check("the first learning rate that diverges", label="ex-ch1-lr", hint=(
     "For each rate of check.DIVERGENCE_GRID, smallest first: torch.manual_seed(0), then train_raw(x, 1000, lr); "
-    "the first whose last loss is not finite (math.isfinite) is the answer."))
+    "the first at which the loss is infinite, NaN or above 1e6 at some step (the check's test) is the answer."))
 def diverging_lr(answer: float) -> str:
     """``answer`` must be the smallest rate of :data:`DIVERGENCE_GRID` at which SGD diverges.
 

@@ -819,7 +819,8 @@ def _beta(got: object, name: str, choices: tuple[float, ...]) -> float:
 )
 def beta_sweep(more_active_beta: object, lowest_neg_elbo_beta: object) -> str:
     """``more_active_beta``: which of beta = 0.2 and beta = 5 keeps more active dimensions;
-    ``lowest_neg_elbo_beta``: which of 0.2, 1 and 5 ends with the lowest test -ELBO. Any number
+    ``lowest_neg_elbo_beta``: which of 0.2, 1 and 5 ends with the lowest test -ELBO; 1 is what the theory
+    expects at the optimum, and 0.2 is accepted too, since a short run can end that way. Any number
     type is accepted (5, 5.0, a NumPy or 0-d tensor value); a string or another beta is not."""
     more = _beta(more_active_beta, "more_active_beta", (0.2, 5.0))
     lowest = _beta(lowest_neg_elbo_beta, "lowest_neg_elbo_beta", (0.2, 1.0, 5.0))
@@ -827,17 +828,19 @@ def beta_sweep(more_active_beta: object, lowest_neg_elbo_beta: object) -> str:
         raise Wrong("more_active_beta = 5 is not what a VAE does: with beta = 5 every nat of KL costs five times "
                     "as much as at beta = 1, and a dimension is active only while the reconstruction it buys is "
                     "worth the KL it costs. A higher price switches more dimensions off, not fewer.")
-    if lowest == 0.2:
-        raise Wrong("lowest_neg_elbo_beta = 0.2 is not what to expect: the -ELBO counts every nat of KL at full "
-                    "price, while beta = 0.2 trains on a loss that counts a fifth of it, so it buys reconstruction "
-                    "with more KL than the -ELBO repays.")
     if lowest == 5.0:
         raise Wrong("lowest_neg_elbo_beta = 5 is not what to expect: the -ELBO counts every nat of KL at the price "
                     "1, while beta = 5 trains on a loss that overprices it, so it gives up more reconstruction "
                     "than the KL it saves is worth on the -ELBO's scale.")
+    if lowest == 0.2:
+        return ("Accepted, but it is not what the theory expects. Trained to the end, beta = 1 should end lowest: "
+                "the -ELBO counts every nat of KL at full price, while beta = 0.2 counts a fifth of it, so it buys "
+                "reconstruction with more KL than the -ELBO repays. After a few epochs, though, a run with cheap KL "
+                "can still be ahead, so 0.2 is a fair guess for these short runs. Run the sweep to see which this "
+                "run shows.")
     return ("beta = 0.2 makes KL cheap, so more dimensions stay worth using; and only beta = 1 trains on the "
-            "-ELBO itself, so with the same budget it should end lowest on it. Run the sweep to see whether this "
-            "run agrees.")
+            "-ELBO itself, so trained to the end it should end lowest on it. Short runs can differ: run the sweep "
+            "to see whether this run agrees.")
 
 
 # -- where the student stands --------------------------------------------------------------
