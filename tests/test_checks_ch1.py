@@ -295,3 +295,24 @@ def test_hints_are_offered_and_shown():
     for label in EXERCISE_CHECKS:
         assert "Hint for" in repr(ch1.hint(label)), label
     assert "check.hint(\"ex-ch1-loop\")" in ch1.loop_order("a", "a", "a").message
+
+
+def test_forward_mode_answers_print_no_warning_of_pytorchs_internals():
+    """torch.func.hessian's first dual tensor imports PyTorch's jvp decompositions, which call the
+    deprecated torch.jit.script; the check must not print that warning above its verdict. A fresh
+    process: in this one the module may have been loaded already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings; warnings.simplefilter('always')\n"
+        "import torch\n"
+        "from aecourse.checks import ch1\n"
+        "def sharpness(loss_fn, point):\n"
+        "    return torch.linalg.eigvalsh(torch.func.hessian(loss_fn)(point)).max().item()\n"
+        "print(ch1.sharpness(sharpness))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("Correct"), done.stdout[:400]
+    assert "jit.script" not in done.stderr, done.stderr[-1000:]

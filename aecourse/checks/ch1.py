@@ -23,6 +23,29 @@ from aecourse import pca as _pca
 from aecourse.checks.core import Wrong, as_number, exercise_check, left_as_found, probe_devices
 from aecourse.data import correlated_2d
 
+
+def _load_forward_mode_quietly() -> None:
+    """Load PyTorch's forward-mode decompositions now, with their deprecation warning silenced.
+
+    The sharpness exercise invites ``torch.func.hessian``, which makes dual tensors; the
+    first dual tensor of a process imports ``torch._decomp.decompositions_for_jvp``, and
+    that module compiles itself with ``torch.jit.script``, which (from PyTorch 2.14) warns
+    that it is deprecated. The warning is about PyTorch's own internals, a student can do
+    nothing about it, and it would print above the check's verdict. Importing the module
+    here, once, inside ``catch_warnings``, leaves every other warning as it was.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=FutureWarning)
+        try:
+            from torch._decomp import decompositions_for_jvp  # noqa: F401
+        except ImportError:  # a PyTorch without it has nothing to load
+            pass
+
+
+_load_forward_mode_quietly()
+
 _TOY_SEED = 0
 DIVERGENCE_GRID = (0.05, 0.1, 0.2, 0.3, 0.5)
 MENDED = ("zero_grad", "backward", "step")
