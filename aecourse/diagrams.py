@@ -36,7 +36,8 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch, P
 from matplotlib.path import Path as LinePath
 from torch import nn
 
-__all__ = ["Diagram", "autoencoder_diagram", "shapes_diagram", "trace_shapes", "vae_graph_diagram"]
+__all__ = ["ChapterCard", "Diagram", "autoencoder_diagram", "course_map_diagram", "shapes_diagram", "trace_shapes",
+           "vae_graph_diagram"]
 
 # The course's colour-blind-safe hues (Okabe-Ito), each role also marked another way
 # (hatching, dashes, shape or a label) so the diagrams read in grayscale too.
@@ -528,4 +529,91 @@ def shapes_diagram(stages: Sequence[tuple[str, Sequence[int]]], *, title: str | 
     alt = _with_title(title, "The shape of one sample at each stage, left to right: " + "; ".join(steps) + ".")
     desc = ("One box per stage, its side growing with the logarithm of its number of values; "
             "shapes leave out the batch axis.")
+    return _draw(draw, width, height, alt, desc)
+
+
+# --------------------------------------------------------------------------- 4. the course map
+
+
+@dataclass(frozen=True)
+class ChapterCard:
+    """One chapter on the course map: its number, title, main idea and side studies' titles."""
+
+    number: int
+    title: str
+    idea: str
+    side_studies: tuple[str, ...] = ()
+
+
+def course_map_diagram(chapters: Sequence[ChapterCard], *, per_row: int = 4) -> Diagram:
+    """The course as one path: a card per chapter, in reading order, in rows of ``per_row``.
+
+    Each card shows the chapter's number, title and main idea; under it, how many
+    side studies ("Going further") the chapter folds away. The alt text names every
+    side study, so that a reader who cannot see the picture gets the whole map. The
+    intro page shows it; ``tools/draw_course_map.py`` builds the cards from the
+    notebooks, so a new chapter or side study appears without editing the drawing.
+    """
+    cards = list(chapters)
+    if not cards:
+        raise ValueError("course_map_diagram needs at least one chapter")
+    if not isinstance(per_row, int) or per_row < 1:
+        raise ValueError(f"per_row must be a positive whole number, got {per_row!r}")
+    for card in cards:
+        if not isinstance(card, ChapterCard):
+            raise ValueError(f"each chapter must be a ChapterCard, got {card!r}")
+    rows = math.ceil(len(cards) / per_row)
+    cols = min(per_row, len(cards))
+    gap_x, margin, line = 0.32, 0.1, 0.155  # inches; ``line`` is one line of 8 pt text
+    card_w = (WIDTH_INCHES - 2 * margin - (cols - 1) * gap_x) / cols
+    # DejaVu Sans averages about 0.55 em a character: 8 pt text fits about 16 characters an inch.
+    titles = [textwrap.wrap(c.title, max(8, int((card_w - 0.5) * 14)), break_long_words=False) for c in cards]
+    ideas = [textwrap.wrap(c.idea, max(10, int((card_w - 0.2) * 16)), break_long_words=False) for c in cards]
+    title_h = max(len(t) for t in titles) * line * 1.1 + 0.16
+    card_h = title_h + max(len(i) for i in ideas) * line + 0.42
+    gap_y = 0.4
+    width, height = WIDTH_INCHES, rows * card_h + (rows - 1) * gap_y + 2 * margin
+
+    def corner(i: int) -> tuple[float, float]:
+        row, col = divmod(i, per_row)
+        if row % 2:  # the path snakes: odd rows run right to left
+            col = cols - 1 - col
+        return margin + col * (card_w + gap_x), height - margin - row * (card_h + gap_y) - card_h
+
+    def draw(ax: Axes) -> None:
+        patches = []
+        for i, card in enumerate(cards):
+            x, y = corner(i)
+            top = y + card_h
+            patch = FancyBboxPatch((x, y), card_w, card_h, boxstyle="round,pad=0,rounding_size=0.08",
+                                   facecolor="#D6E6F2", edgecolor=BLUE, linewidth=1.2, zorder=2)
+            ax.add_patch(patch)
+            patches.append(patch)
+            ax.add_patch(Circle((x + 0.2, top - 0.2), 0.14, facecolor=BLUE, edgecolor="none", zorder=3))
+            ax.text(x + 0.2, top - 0.2, str(card.number), ha="center", va="center", fontsize=9, weight="bold",
+                    color="white", zorder=4)
+            ax.text(x + 0.42, top - 0.1, "\n".join(titles[i]), ha="left", va="top", fontsize=8.5, weight="bold",
+                    color=INK, zorder=4, linespacing=1.1)
+            ax.text(x + 0.1, top - 0.1 - title_h, "\n".join(ideas[i]), ha="left", va="top", fontsize=8,
+                    color=INK, zorder=4, linespacing=1.15)
+            if card.side_studies:
+                n = len(card.side_studies)
+                ax.text(x + 0.1, y + 0.09, f"+ {n} side {'study' if n == 1 else 'studies'}", ha="left",
+                        va="bottom", fontsize=8, style="italic", color=GREY_TEXT, zorder=4)
+        for a, b in zip(patches, patches[1:]):
+            ax.add_patch(FancyArrowPatch(posA=_centre(a), posB=_centre(b), patchA=a, patchB=b, shrinkA=2,
+                                         shrinkB=2, arrowstyle="-|>", mutation_scale=12, color=INK, linewidth=1.3,
+                                         zorder=1))
+
+    def sentences(card: ChapterCard) -> str:
+        text = f"Chapter {card.number}, \u201c{card.title}\u201d: {card.idea.rstrip('.')}."
+        if card.side_studies:
+            quoted = [f"\u201c{s.rstrip('.')}\u201d" for s in card.side_studies]
+            text += f" Going further: {_listing(quoted)}."
+        return text
+
+    alt = (f"The course as a path of {_plural(len(cards), 'chapter')}, read in order. "
+           + " ".join(sentences(card) for card in cards))
+    desc = ("One card per chapter, joined by arrows in reading order, snaking left to right and then right to "
+            "left; each card names the chapter's main idea and counts the side studies it folds away.")
     return _draw(draw, width, height, alt, desc)

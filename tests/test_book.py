@@ -92,3 +92,15 @@ def test_the_book_folds_the_side_studies_and_nothing_else() -> None:
     folds = [node for node in doctree.findall(nodes.container) if "going-further" in node["classes"]]
     assert len(folds) == 1 and folds[0].astext() == "side text"
     assert "toggle" in folds[0]["classes"]
+
+
+def test_the_intro_shows_the_course_map_with_its_alt_text(html: Path) -> None:
+    """The map (tools/draw_course_map.py) is on the intro page as an image whose alt text names
+    every chapter in the table of contents, so a screen reader gets the whole path too."""
+    page = (html / "book" / "intro.html").read_text()
+    image = re.search(r'<img[^>]*src="[^"]*course_map\.svg"[^>]*>', page)
+    assert image, "the course map is not on the intro page"
+    alt = re.search(r'alt="([^"]*)"', image[0])
+    assert alt and alt[1].startswith("The course as a path of")
+    chapters = [f for f in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"][1]["chapters"]]
+    assert f"a path of {len(chapters)} chapters" in alt[1]

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from aecourse.diagrams import Diagram, autoencoder_diagram, shapes_diagram, trace_shapes, vae_graph_diagram
+from aecourse.diagrams import (ChapterCard, Diagram, autoencoder_diagram, course_map_diagram, shapes_diagram,
+                               trace_shapes, vae_graph_diagram)
 
 SVG = "{http://www.w3.org/2000/svg}"
 AUTOENCODERS = [(2, 1), (784, 9), (784, 128, 64, 36, 18, 9), (784, 392, 196)]
@@ -39,7 +40,14 @@ def _texts(diagram: Diagram) -> list[str]:
 
 def _all_diagrams() -> list[Diagram]:
     stages = trace_shapes(_conv_encoder(), torch.zeros(1, 1, 28, 28))
-    return [*(autoencoder_diagram(sizes) for sizes in AUTOENCODERS), vae_graph_diagram(), shapes_diagram(stages)]
+    return [*(autoencoder_diagram(sizes) for sizes in AUTOENCODERS), vae_graph_diagram(), shapes_diagram(stages),
+            course_map_diagram(MAP)]
+
+
+MAP = [ChapterCard(1, "The linear autoencoder", "The training loop, and PCA.", ("one start among many",)),
+       ChapterCard(2, "The deep autoencoder", "A deep MLP on MNIST.", ()),
+       ChapterCard(3, "Convolutional, denoising and sparse autoencoders", "Three ways to stop copying.",
+                   ("batch norm's two modes", "a linear probe, measured"))]
 
 
 def test_diagrams_are_deterministic_svg_titled_by_their_alt_text():
@@ -227,3 +235,43 @@ def test_shapes_diagram_wraps_long_pipelines_into_rows():
 def test_shapes_diagram_rejects_bad_stages(stages, message):
     with pytest.raises(ValueError, match=message):
         shapes_diagram(stages)
+
+
+def test_course_map_draws_every_chapter_and_counts_its_side_studies():
+    """Every card's number, title words and idea are drawn; side studies are counted on the card and named
+    in the alt text, each quoted (titles may hold commas); a chapter without side studies shows no count."""
+    diagram = course_map_diagram(MAP)
+    drawn = " ".join(_texts(diagram))
+    for card in MAP:
+        assert str(card.number) in _texts(diagram)
+        assert all(word in drawn for word in card.title.split())
+        assert all(word in drawn for word in card.idea.split())
+        assert f"\u201c{card.title}\u201d" in diagram.alt and card.idea.rstrip(".") in diagram.alt
+    assert "+ 1 side study" in drawn and "+ 2 side studies" in drawn and "+ 0" not in drawn
+    assert "Going further: \u201cbatch norm's two modes\u201d and \u201ca linear probe, measured\u201d." in diagram.alt
+    assert diagram.alt.startswith("The course as a path of 3 chapters")
+
+
+def test_course_map_snakes_so_each_arrow_joins_neighbours():
+    """Four cards in rows of two: the second row runs right to left, so card 3 sits under card 2 and every
+    arrow is short (one card's width or one row's height), never a jump across the figure."""
+    cards = [ChapterCard(i, f"Chapter {i}", "An idea.") for i in range(1, 5)]
+    diagram = course_map_diagram(cards, per_row=2)
+    positions = {}
+    for element in _parse(diagram).iter(SVG + "text"):
+        text = "".join(element.itertext())
+        if text in {"1", "2", "3", "4"}:
+            positions[text] = (float(element.get("x")), float(element.get("y")))  # SVG's y grows downwards
+    assert set(positions) == {"1", "2", "3", "4"}
+    assert positions["3"][0] > positions["4"][0], "the second row runs right to left"
+    assert abs(positions["3"][0] - positions["2"][0]) < 1 and positions["3"][1] > positions["2"][1]
+
+
+@pytest.mark.parametrize("chapters, per_row, message", [
+    ([], 4, "at least one chapter"),
+    ([("1", "title", "idea")], 4, "ChapterCard"),
+    (MAP, 0, "per_row must be a positive whole number"),
+])
+def test_course_map_rejects_bad_input(chapters, per_row, message):
+    with pytest.raises(ValueError, match=message):
+        course_map_diagram(chapters, per_row=per_row)
