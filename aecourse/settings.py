@@ -55,6 +55,19 @@ _RUN_SIZES: dict[str, tuple[RunSize, RunSize]] = {
         RunSize(epochs=15, study_epochs=5, sweep_epochs=2),
         RunSize(epochs=1, train_size=500, test_size=500, study_epochs=1, sweep_epochs=1),
     ),
+    # ch6: each of the four quantised autoencoders (naive VQ, fixed VQ, FSQ, Bernoulli VQ) trains
+    # `epochs` epochs on all of MNIST, each masked-convolution prior `study_epochs`; the whole run is
+    # about 10 minutes on the course's CPU. Fast mode: 2,000 images, one epoch each.
+    "ch6": (
+        RunSize(epochs=2, study_epochs=3),
+        RunSize(epochs=1, train_size=2_000, test_size=500, study_epochs=1),
+    ),
+    # ch7: the classifier and the two kept k = 16 SAEs (without and with AuxK) 3 epochs each on
+    # all 60,000 images; each of the seven SAEs of the L1/TopK sweep 1 epoch.
+    "ch7": (
+        RunSize(epochs=3, study_epochs=1),
+        RunSize(epochs=1, train_size=5_000, test_size=1_000, study_epochs=1),
+    ),
 }
 
 RETRAIN_ENV = "AECOURSE_RETRAIN"
@@ -105,8 +118,9 @@ def user_cache_dir() -> Path:
 
 def fast_mode_note(what: str = "The numbers in this cell") -> str:
     """The sentence fast mode prints beside a result the prose quotes."""
-    return (f"[fast mode] {what} come from a shortened run (a subset of MNIST, fewer epochs); "
-            "the text quotes the full run's. Run without AECOURSE_FAST to reproduce them.")
+    # "{what}: from ..." reads right whether ``what`` is one figure or several numbers.
+    return (f"[fast mode] {what}: from a shortened run (a subset of MNIST, fewer epochs); "
+            "the text quotes the full run's numbers. Run without AECOURSE_FAST to reproduce them.")
 
 
 def note_if_fast(what: str = "The numbers in this cell") -> None:

@@ -217,3 +217,17 @@ def test_the_generator_formats_glued_values_as_the_book_does(text, spec):
     from aecourse.glue import format_glued
 
     assert format_glued(text, spec) == variables.format_plain_text(text, spec)
+
+
+def test_chapter_6_quotes_chapter_4s_stored_conv_mse() -> None:
+    """Chapter 6 plots chapter 4's convolutional autoencoder from a constant (chapter 4 ships no
+    weights): it must be chapter 4's stored glued ``conv_mse``, to the four places it shows."""
+    from aecourse.glue import glued_values
+    from notebook_io import read as read_notebook
+
+    source = "\n".join(c.source for c in read_notebook(ROOT / "notebooks" / "06_vq_vae.ipynb").cells
+                       if c.cell_type == "code")
+    constant = re.search(r"^CH4_CONV_MSE = ([0-9.]+)", source, re.MULTILINE)
+    assert constant, "chapter 6 no longer defines CH4_CONV_MSE; drop this test or point it at the new source"
+    stored = float(glued_values(read_notebook(ROOT / "notebooks" / "04_conv_denoising_sparse.ipynb"))["conv_mse"])
+    assert round(stored, 4) == float(constant[1]), f"chapter 4's stored conv_mse is {stored:.4f}, chapter 6 says {constant[1]}"

@@ -29,15 +29,16 @@ def _load_forward_mode_quietly() -> None:
 
     The sharpness exercise invites ``torch.func.hessian``, which makes dual tensors; the
     first dual tensor of a process imports ``torch._decomp.decompositions_for_jvp``, and
-    that module compiles itself with ``torch.jit.script``, which (from PyTorch 2.14) warns
-    that it is deprecated. The warning is about PyTorch's own internals, a student can do
+    that module compiles itself with ``torch.jit.script``, which warns that it is deprecated
+    (a DeprecationWarning in PyTorch 2.11, Colab's, and a FutureWarning from 2.14). The warning is about PyTorch's own internals, a student can do
     nothing about it, and it would print above the check's verdict. Importing the module
     here, once, inside ``catch_warnings``, leaves every other warning as it was.
     """
     import warnings
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=FutureWarning)
+        for category in (DeprecationWarning, FutureWarning):
+            warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=category)
         try:
             from torch._decomp import decompositions_for_jvp  # noqa: F401
         except ImportError:  # a PyTorch without it has nothing to load
