@@ -190,7 +190,9 @@ def dead_code(codebook_grad: object, reconstruction_grad: object) -> str:
                     "straight-through line, whose detached bracket passes nothing to any entry, dead or alive. "
                     "Only the codebook loss moves the codebook.")
     return ("both are exactly 0: a dead entry appears in no term of the codebook loss, and the straight-through "
-            "copy passes the codebook nothing. Nothing moves it, so it stays dead; the next cell shows it.")
+            "copy passes the codebook nothing. Nothing moves the entry itself; it can come back only if "
+            "the encoder's vectors drift towards it. The next cell measures the gradients, and the naive run "
+            "below shows how often that happens.")
 
 
 # -- the uniform code length ----------------------------------------------------------------

@@ -100,7 +100,7 @@ def topk_activation(answer: Callable[[Tensor, int], Tensor], *, device: torch.de
     probe = _pre_activations(3)
     probe_devices(lambda: answer(probe, 3), "the codes")
     return ("the k largest entries of each row, clipped at 0, in their own columns, with a gradient to each kept "
-            "entry. Every input has at most k active latents, whatever the pre-activations.")
+            "positive entry. Every input has at most k active latents, whatever the pre-activations.")
 
 
 # -- rescaling: why the decoder's columns need unit norm -----------------------------------
