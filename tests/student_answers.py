@@ -36,3 +36,28 @@ def define(source: str, **names: Any) -> dict[str, Any]:
     namespace: dict[str, Any] = {**NOTEBOOK_IMPORTS, **names}
     exec(compile(source, "<student cell>", "exec"), namespace)  # noqa: S102 - the student's cell
     return namespace
+
+
+def answer_params(answers: dict[str, dict]) -> tuple[list, list]:
+    """The pytest parameters of a chapter's ``ANSWERS``: ``(label, source)`` for each correct
+    answer and ``(label, source, words)`` for each wrong one, with ids such as ``ex-ch6-dead-2``."""
+    import pytest
+
+    correct = [pytest.param(label, source, id=f"{label}-{i}")
+               for label, kinds in answers.items() for i, source in enumerate(kinds["correct"])]
+    wrong = [pytest.param(label, source, words, id=f"{label}-{i}")
+             for label, kinds in answers.items() for i, (source, words) in enumerate(kinds["wrong"])]
+    return correct, wrong
+
+
+def assert_answers_cover_the_checks(answers: dict[str, dict], exercises: dict[str, Any], chapter: Any) -> None:
+    """Every exercise of ``chapter`` (its checks module), in the chapter's order, has an entry in
+    ``answers`` with at least two correct answers and five wrong ones, as the module docstring asks."""
+    from aecourse.checks import core
+
+    assert list(answers) == list(exercises), "ANSWERS and the test's EXERCISES name different exercises"
+    registered = [e.label for e in core.EXERCISES.values() if e.chapter == chapter.__name__]
+    assert registered == list(exercises), f"{chapter.__name__} registers {registered}"
+    for label, kinds in answers.items():
+        assert len(kinds["correct"]) >= 2, f"{label}: fewer than two correct answers"
+        assert len(kinds["wrong"]) >= 5, f"{label}: fewer than five wrong answers"

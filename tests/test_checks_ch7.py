@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from answers_ch7 import ANSWERS
-from aecourse.checks import ch7, core
-from student_answers import define
+from aecourse.checks import ch7
+from student_answers import answer_params, assert_answers_cover_the_checks, define
 from verdicts import assert_accepted, assert_rejected
 
 #: label -> (the check, the names the exercise declares)
@@ -29,17 +29,10 @@ def judge(label, source):
 
 
 def test_every_exercise_has_enough_answers_and_the_checks_come_in_the_chapters_order():
-    assert list(ANSWERS) == list(EXERCISES)
-    assert [e.label for e in core.EXERCISES.values() if e.chapter == ch7.__name__] == list(EXERCISES)
-    for label, answers in ANSWERS.items():
-        assert len(answers["correct"]) >= 2, label
-        assert len(answers["wrong"]) >= 5, label
+    assert_answers_cover_the_checks(ANSWERS, EXERCISES, ch7)
 
 
-CORRECT = [pytest.param(label, source, id=f"{label}-{i}")
-           for label, answers in ANSWERS.items() for i, source in enumerate(answers["correct"])]
-WRONG = [pytest.param(label, source, words, id=f"{label}-{i}")
-         for label, answers in ANSWERS.items() for i, (source, words) in enumerate(answers["wrong"])]
+CORRECT, WRONG = answer_params(ANSWERS)
 
 
 @pytest.mark.parametrize("label, source", CORRECT)
