@@ -39,3 +39,13 @@ def test_an_intro_without_the_markers_says_where_the_map_goes() -> None:
     diagram = draw_course_map.course_map()
     with pytest.raises(SystemExit, match="course-map markers"):
         draw_course_map.intro_with(diagram, "# Intro\n\nNo markers here.\n")
+
+
+def test_the_check_reads_what_the_map_says_not_its_bytes() -> None:
+    """Another matplotlib (Colab's 3.10) writes the same map with other coordinates and ids:
+    not stale. A changed word in a card or in the alt text is."""
+    svg = (draw_course_map.SVG).read_text(encoding="utf-8")
+    moved = svg.replace('x="', 'x="1', 3)
+    assert moved != svg and draw_course_map.svg_content(moved) == draw_course_map.svg_content(svg)
+    renamed = svg.replace(">The linear<", ">The nonlinear<", 1)
+    assert renamed != svg and draw_course_map.svg_content(renamed) != draw_course_map.svg_content(svg)
